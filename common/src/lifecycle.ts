@@ -1,0 +1,54 @@
+/**
+ * Process lifecycle for a service's main.ts: SIGTERM/SIGINT stop taking work and drain, with a
+ * deadline after which the process is forced out; an uncaught exception is logged and the
+ * process exits (redelivery plus idempotent writes make a restart safe).
+ */
+import type { Logger } from './log.ts';
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export function runUntilSignal(service: Closable, log: Logger, options: { deadlineMs?: number } = {}): void {
+  const deadlineMs = options.deadlineMs ?? 10_000;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, deadlineMs }, 'stopping');
+    const timer = setTimeout(() => {
+      log.error({ deadlineMs }, 'shutdown deadline passed, forcing exit');
+      process.exit(1);
+    }, deadlineMs);
+    timer.unref();
+    service.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception, exiting');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    log.fatal({ err: error }, 'unhandled rejection, exiting');
+    process.exit(1);
+  });
+}
+
+/** Wraps a close function so calling it twice returns the same promise. */
+export function once(close: () => Promise<void>): () => Promise<void> {
+  let pending: Promise<void> | undefined;
+  return () => (pending ??= close());
+}
