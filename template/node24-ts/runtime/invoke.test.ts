@@ -199,7 +199,7 @@ describe('createFunctionServer', () => {
       expect(await ok.json()).toEqual({ path: '/a/b', method: 'PUT' });
       const big = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(100) }) });
       expect(big.status).toBe(413);
-      expect((await big.json()).code).toBe('FN_ERR_TOO_LARGE');
+      expect(((await big.json()) as { code: string }).code).toBe('FN_ERR_TOO_LARGE');
     } finally {
       await server.close();
     }

@@ -1,0 +1,33 @@
+import { describe, expect, test } from 'vitest';
+import { invoke } from '../../template/node24-ts/runtime/invoke.ts';
+import { handle } from './handler.ts';
+
+const call = (body: string, contentType = 'application/json') =>
+  invoke(handle, { method: 'POST', url: '/', headers: { 'content-type': contentType }, body: Buffer.from(body) });
+const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+
+describe('evaluate-penalties handler', () => {
+  test.each([[{ scope: 'stage', id: 3 }], [{ scope: 'entry', id: 'e1', reason: 'recomputed' }]])('valid input %j answers 501 naming issue #7', async (input) => {
+    const res = await call(JSON.stringify(input));
+    expect(res.status).toBe(501);
+    expect(json(res.body)).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#7' });
+  });
+
+  test.each([[{}], [{ scope: 'device', id: 1 }], [{ scope: 'stage', id: -1 }], [{ scope: 'stage', id: 1, reason: 7 }]])('invalid input %j is a coded 400', async (input) => {
+    const res = await call(JSON.stringify(input));
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
+  });
+
+  test('a body that is not JSON is a coded 400', async () => {
+    const res = await call('{"oops"');
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_JSON');
+  });
+
+  test('an empty body is a coded 400', async () => {
+    const res = await call('');
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, test } from 'vitest';
+import { invoke } from '../../template/node24-ts/runtime/invoke.ts';
+import { handle } from './handler.ts';
+
+const call = (body: string, contentType = 'application/json') =>
+  invoke(handle, { method: 'POST', url: '/', headers: { 'content-type': contentType }, body: Buffer.from(body) });
+const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+
+describe('recompute handler', () => {
+  test.each([[{ scope: 'entry', id: 12, from: '2026-05-01T08:00:00Z', to: '2026-05-01T09:00:00Z', reason: 'flag' }], [{ scope: 'event', id: 'b2c1' }], [{ scope: 'device', id: '356307042441013', requested_by: 'cli' }]])('valid input %j answers 501 naming issue #6', async (input) => {
+    const res = await call(JSON.stringify(input));
+    expect(res.status).toBe(501);
+    expect(json(res.body)).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#6' });
+  });
+
+  test.each([[{}], [{ scope: 'team', id: 1 }], [{ scope: 'entry' }], [{ scope: 'entry', id: '' }], [{ scope: 'stage', id: 1, from: 'yesterday' }], [{ scope: 'stage', id: 1, from: '2026-05-02T00:00:00Z', to: '2026-05-01T00:00:00Z' }], [[1, 2]], ['text']])('invalid input %j is a coded 400', async (input) => {
+    const res = await call(JSON.stringify(input));
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
+  });
+
+  test('a body that is not JSON is a coded 400', async () => {
+    const res = await call('{"oops"');
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_JSON');
+  });
+
+  test('an empty body is a coded 400', async () => {
+    const res = await call('');
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
+  });
+});

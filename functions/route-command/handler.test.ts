@@ -1,0 +1,33 @@
+import { describe, expect, test } from 'vitest';
+import { invoke } from '../../template/node24-ts/runtime/invoke.ts';
+import { handle } from './handler.ts';
+
+const call = (body: string, contentType = 'application/json') =>
+  invoke(handle, { method: 'POST', url: '/', headers: { 'content-type': contentType }, body: Buffer.from(body) });
+const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+
+describe('route-command handler', () => {
+  test.each([[{ command_id: 17 }], [{ command_id: '9d0e' }]])('valid input %j answers 501 naming issue #10', async (input) => {
+    const res = await call(JSON.stringify(input));
+    expect(res.status).toBe(501);
+    expect(json(res.body)).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#10' });
+  });
+
+  test.each([[{}], [{ command_id: '' }], [{ command: 17 }], [{ command_id: { id: 1 } }]])('invalid input %j is a coded 400', async (input) => {
+    const res = await call(JSON.stringify(input));
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
+  });
+
+  test('a body that is not JSON is a coded 400', async () => {
+    const res = await call('{"oops"');
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_JSON');
+  });
+
+  test('an empty body is a coded 400', async () => {
+    const res = await call('');
+    expect(res.status).toBe(400);
+    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
+  });
+});
