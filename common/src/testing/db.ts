@@ -31,11 +31,27 @@ async function adminQuery(env: NodeJS.ProcessEnv, sql: string, params: unknown[]
 export async function ensureTemplateDatabase(env: NodeJS.ProcessEnv = process.env, options: { fresh?: boolean } = {}): Promise<string> {
   const url = withDatabase(serverUrl(env), TEMPLATE_DATABASE);
   const exists = (await adminQuery(env, 'SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE_DATABASE])).rowCount! > 0;
-  if (exists && !options.fresh) return url;
+  if (exists && !options.fresh && (await templateIsCurrent(url, env))) return url;
   if (exists) await adminQuery(env, `DROP DATABASE ${quoteIdent(TEMPLATE_DATABASE)} WITH (FORCE)`);
   const { dbInit } = (await import(join(repoRoot, 'cli/src/commands/db-init.ts'))) as typeof import('../../../cli/src/commands/db-init.ts');
   await dbInit(url, env, () => {}, { provision: false });
   return url;
+}
+
+/** true when the template has exactly the db-init files of the working tree applied */
+async function templateIsCurrent(url: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const { readMigrations } = (await import(join(repoRoot, 'cli/src/db/migrate.ts'))) as typeof import('../../../cli/src/db/migrate.ts');
+  const files = await readMigrations(join(repoRoot, 'db-init'));
+  const client = new pg.Client(pgConfig(url, env));
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM migrations_applied ORDER BY name');
+    return rows.length === files.length && rows.every((r, i) => r.name === files[i].name && r.checksum === files[i].checksum);
+  } catch {
+    return false;
+  } finally {
+    await client.end();
+  }
 }
 
 export interface TestDatabase {
