@@ -170,6 +170,7 @@ function checkBrackets(p: SpeedZoneParams, problems: Problems): void {
       problems.push(`brackets[${i}].aboveKmh must equal brackets[${i - 1}].upToKmh (${brackets[i - 1].upToKmh}): brackets are contiguous`);
     }
     if (p.accumulation === 'progressive' && b.method === 'time_gained') problems.push(`brackets[${i}]: time_gained cannot be progressive`);
+    if (i > 0 && brackets[i - 1].method === 'exclusion' && b.method !== 'exclusion') problems.push(`brackets[${i}]: after an exclusion bracket every bracket must exclude`);
   }
   // Boundary checks between neighbouring km/h-based brackets: never decreasing, and equal when
   // `continuous` is set. time_gained depends on duration, exclusion is a step by design.
