@@ -7,7 +7,9 @@
  * Only the stage counts: the zone must be entered at or after the start and before the finish.
  * Lines: the first DN→FN passage. Polygon: first entry to last exit, so GPS jitter along the
  * boundary does not split the stay; a stay still open at the finish ends at the finish.
- * Nothing is deducted for a neutralisation entered but not left (an operator decides).
+ * Nothing is deducted for a neutralisation entered but not left, nor, without a nominal
+ * duration, for one whose DN or FN fell in a gap (its actual time is unknown): both are reported
+ * as NEUTRALISATION_INCOMPLETE for an operator to decide.
  */
 import { roundMs } from './options.ts';
 import type { Track } from './track.ts';
@@ -59,7 +61,14 @@ export function evaluateNeutralisation(
   const actualMs = exitedAtMs - first.enteredAtMs;
   row.actualMs = actualMs;
   row.complete = true;
-  row.deductedMs = nominalMs ?? actualMs;
   row.earlyExitMs = nominalMs === null ? null : Math.max(0, nominalMs - actualMs);
+  const timed = first.entryInterpolated && (last.exitInterpolated || exitedAtMs !== last.exitedAtMs);
+  if (nominalMs === null && !timed) {
+    return {
+      row,
+      issue: { code: 'NEUTRALISATION_INCOMPLETE', featureId: zone.id, fromTs: first.enteredAtMs, toTs: exitedAtMs },
+    };
+  }
+  row.deductedMs = nominalMs ?? actualMs;
   return { row, issue: null };
 }

@@ -256,7 +256,10 @@ export interface NeutralisationRow {
   /** exited − entered */
   actualMs: number | null;
   nominalMs: number | null;
-  /** what is taken off the stage time: nominal when configured, else actual; 0 when incomplete */
+  /**
+   * what is taken off the stage time: nominal when configured, else actual; 0 when incomplete,
+   * or when there is no nominal and DN/FN fell in a gap (actual time unknown)
+   */
   deductedMs: number;
   /** nominal − actual when the entry left early (> 0), else 0; null without nominal or passage */
   earlyExitMs: number | null;
@@ -282,7 +285,7 @@ export type TimingIssueCode =
   | 'ZONE_PASSAGE_INCOMPLETE'
   /** a nominal-distance zone passage without interpolated boundaries: no nominal average */
   | 'NOMINAL_SPEED_UNAVAILABLE'
-  /** a neutralisation entered but not left (nothing deducted) */
+  /** a neutralisation entered but not left, or without nominal and with a boundary in a gap (nothing deducted) */
   | 'NEUTRALISATION_INCOMPLETE';
 
 /** Something an operator should look at; never changes a number by itself. */
