@@ -1,0 +1,27 @@
+/**
+ * Rows → PostgreSQL COPY text format (https://www.postgresql.org/docs/15/sql-copy.html,
+ * "Text Format"): tab-separated columns, `\N` for NULL, backslash escapes for backslash, tab,
+ * newline and carriage return. Pure. Column order is STAGE_COLUMNS.
+ */
+import type { PositionRow } from './record.ts';
+
+/** The staging table's columns, in COPY order; times travel as integer ms. */
+export const STAGE_COLUMNS = ['imei', 'ts_ms', 'lat', 'lon', 'alt', 'speed', 'heading', 'sats', 'priority', 'event_io', 'io', 'fix', 'rx_ms', 'src'] as const;
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+export function escapeCopyText(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+export function copyLine(r: PositionRow): string {
+  // imei is [0-9A-Za-z] and numbers print without specials: only io and src need escaping.
+  return `${r.imei}\t${r.tsMs}\t${r.lat}\t${r.lon}\t${r.alt}\t${r.speedKmh}\t${r.heading}\t${r.sats}\t${r.priority}\t${r.eventIo}\t${escapeCopyText(r.io)}\t${r.fix ? 't' : 'f'}\t${r.rxMs === null ? '\\N' : r.rxMs}\t${r.src === null ? '\\N' : escapeCopyText(r.src)}\n`;
+}
+
+export function copyText(rows: readonly PositionRow[]): string {
+  let out = '';
+  for (const r of rows) out += copyLine(r);
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * The Redis side of the writer: group `processor` on `telemetry:positions`, dead letters,
+ * the committed-windows stream. The only module that speaks Redis. Blocking reads use their own
+ * connection so a BLOCK never delays an XACK.
+ */
+import { CONTROL_STREAM_MAXLEN, type RedisKeys } from '../../common/src/redis-keys.ts';
+import type { Redis } from '../../common/src/redis.ts';
+import type { GroupInfo } from './lag.ts';
+import type { CommittedWindow } from './windows.ts';
+
+export const GROUP = 'processor';
+
+export interface StreamEntry {
+  id: string;
+  /** flat [k1, v1, …]; null when the entry was trimmed or deleted while pending */
+  fields: string[] | null;
+}
+
+export interface DeadLetter {
+  entry: StreamEntry;
+  reason: string;
+}
+
+export interface ConsumerInfo {
+  name: string;
+  pending: number;
+  idleMs: number;
+}
+
+const XACK_CHUNK = 5000;
+
+export interface PositionStream {
+  ensureGroup(): Promise<void>;
+  /**
+   * `after` = '>' reads new entries (blocking up to blockMs); an id reads this consumer's own
+   * pending entries after that id (a restart under the same consumer name), without blocking
+   */
+  read(count: number, blockMs: number, after?: string): Promise<StreamEntry[]>;
+  /** XAUTOCLAIM: entries idle ≥ minIdleMs in any consumer's pending list become ours */
+  claim(minIdleMs: number, count: number): Promise<StreamEntry[]>;
+  ack(ids: readonly string[]): Promise<void>;
+  deadLetter(letters: readonly DeadLetter[]): Promise<void>;
+  publishCommitted(fields: { windows: CommittedWindow[]; rows: number; inserted: number }): Promise<void>;
+  groupInfo(): Promise<GroupInfo>;
+  consumers(): Promise<ConsumerInfo[]>;
+  deleteConsumer(name: string): Promise<void>;
+}
+
+function toEntries(raw: unknown): StreamEntry[] {
+  if (!Array.isArray(raw)) return [];
+  return (raw as [string, string[] | null][]).map(([id, fields]) => ({ id, fields }));
+}
+
+function pairs(flat: unknown[]): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), flat[i + 1]);
+  return m;
+}
+
+export function createPositionStream(options: { redis: Redis; blocking: Redis; keys: RedisKeys; consumer: string }): PositionStream {
+  const { redis, blocking, keys, consumer } = options;
+  let claimCursor = '0-0';
+
+  async function ensureGroup(): Promise<void> {
+    try {
+      // from 0: entries written before the very first writer started are stored too
+      await redis.call('XGROUP', 'CREATE', keys.positions, GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('BUSYGROUP')) throw error;
+    }
+  }
+
+  async function read(count: number, blockMs: number, after = '>'): Promise<StreamEntry[]> {
+    const args = ['GROUP', GROUP, consumer, 'COUNT', count, ...(after === '>' ? ['BLOCK', blockMs] : []), 'STREAMS', keys.positions, after];
+    let reply: unknown;
+    try {
+      reply = await blocking.call('XREADGROUP', ...args);
+    } catch (error) {
+      // the stream or group was deleted under us (FLUSHDB, a test's cleanup): make it again
+      if (!String((error as Error).message).startsWith('NOGROUP')) throw error;
+      await ensureGroup();
+      return [];
+    }
+    if (!reply) return [];
+    const [, entries] = (reply as [string, unknown][])[0];
+    return toEntries(entries);
+  }
+
+  return {
+    ensureGroup,
+    read,
+    async claim(minIdleMs, count) {
+      // Redis 7: [next cursor, entries, ids deleted from the stream (dropped from the PEL)]
+      const reply = (await redis.call('XAUTOCLAIM', keys.positions, GROUP, consumer, minIdleMs, claimCursor, 'COUNT', count)) as [string, unknown, unknown];
+      claimCursor = reply[0];
+      return toEntries(reply[1]).filter((e) => e.fields !== null);
+    },
+    async ack(ids) {
+      for (let i = 0; i < ids.length; i += XACK_CHUNK) {
+        await redis.call('XACK', keys.positions, GROUP, ...ids.slice(i, i + XACK_CHUNK));
+      }
+    },
+    async deadLetter(letters) {
+      if (letters.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const { entry, reason } of letters) {
+        const raw: Record<string, string> = {};
+        if (entry.fields) for (let i = 0; i + 1 < entry.fields.length; i += 2) raw[entry.fields[i]] = entry.fields[i + 1];
+        pipeline.xadd(keys.positionsDead, 'MAXLEN', '~', CONTROL_STREAM_MAXLEN, '*', 'reason', reason, 'id', entry.id, 'consumer', consumer, 'fields', JSON.stringify(raw));
+      }
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error);
+      if (failed) throw failed[0];
+    },
+    async publishCommitted({ windows, rows, inserted }) {
+      await redis.xadd(keys.positionsCommitted, 'MAXLEN', '~', CONTROL_STREAM_MAXLEN, '*', 'windows', JSON.stringify(windows), 'rows', rows, 'inserted', inserted, 'consumer', consumer);
+    },
+    async groupInfo() {
+      const [groups, length] = await Promise.all([
+        redis.call('XINFO', 'GROUPS', keys.positions).catch((error: Error) => {
+          if (/no such key/i.test(error.message)) return [];
+          throw error;
+        }),
+        redis.xlen(keys.positions),
+      ]);
+      for (const g of groups as unknown[][]) {
+        const info = pairs(g);
+        if (info.get('name') !== GROUP) continue;
+        const lag = info.get('lag');
+        return { lag: lag === null || lag === undefined ? null : Number(lag), pending: Number(info.get('pending') ?? 0), length };
+      }
+      return { lag: null, pending: 0, length };
+    },
+    async consumers() {
+      const reply = (await redis.call('XINFO', 'CONSUMERS', keys.positions, GROUP)) as unknown[][];
+      return reply.map((c) => {
+        const info = pairs(c);
+        return { name: String(info.get('name')), pending: Number(info.get('pending')), idleMs: Number(info.get('idle')) };
+      });
+    },
+    async deleteConsumer(name) {
+      await redis.call('XGROUP', 'DELCONSUMER', keys.positions, GROUP, name);
+    },
+  };
+}
