@@ -136,7 +136,8 @@ export function evaluateSpeedZone(track: Track, zone: SpeedZone, opts: Pick<Reso
       maxSpeedKmh,
       maxSpeedAtMs,
       avgSpeedKmh,
-      overMs: roundMs(acc.overMs),
+      // rounded independently of the boundaries, so clamp: never more than the rounded passage
+      overMs: p.exitedAtMs === null ? roundMs(acc.overMs) : Math.min(roundMs(acc.overMs), p.exitedAtMs - p.enteredAtMs),
       overDistanceM: round2(acc.overKmhMs / 3600),
       nominalDistanceM,
       nominalAvgSpeedKmh,
