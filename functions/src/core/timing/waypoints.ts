@@ -26,30 +26,49 @@ export function evaluateWaypoint(
   opts: Pick<ResolvedOptions, 'waypointMethod'>,
 ): WaypointPassRow {
   const { fixes, pairs } = track;
+  const n = fixes.length;
+  // The local frame of localProjection, inlined (this loop runs per fix per waypoint).
   const proj = localProjection(wp.position);
-  const centre = { x: 0, y: 0 };
-  const xy = fixes.map((f) => proj.toXy(f.lon, f.lat));
+  const kx = proj.toXy(wp.position[0] + 1, wp.position[1]).x; // metres per degree of longitude
+  const ky = proj.toXy(wp.position[0], wp.position[1] + 1).y; // metres per degree of latitude
+  const lon0 = wp.position[0];
+  const lat0 = wp.position[1];
+  // Fix positions relative to the waypoint (metres) and their distances, computed once.
+  const xs = new Float64Array(n);
+  const ys = new Float64Array(n);
+  const ds = new Float64Array(n);
   let nearestFix = -1;
   let nearestFixD = Infinity;
-  for (let k = 0; k < fixes.length; k++) {
+  for (let k = 0; k < n; k++) {
+    let dLon = fixes[k].lon - lon0;
+    if (dLon >= 180) dLon -= 360;
+    else if (dLon < -180) dLon += 360;
+    const x = dLon * kx;
+    const y = (fixes[k].lat - lat0) * ky;
+    xs[k] = x;
+    ys[k] = y;
+    ds[k] = Math.sqrt(x * x + y * y);
     if (fixes[k].ts < window.fromMs || fixes[k].ts > window.toMs) continue;
-    const d = Math.hypot(xy[k].x, xy[k].y);
-    if (d < nearestFixD) {
-      nearestFixD = d;
+    if (ds[k] < nearestFixD) {
+      nearestFixD = ds[k];
       nearestFix = k;
     }
   }
   let bestD = nearestFixD;
   let bestMs = nearestFix >= 0 ? fixes[nearestFix].ts : NaN;
   if (opts.waypointMethod === 'segment') {
-    for (let k = 0; k + 1 < fixes.length; k++) {
+    const centre = { x: 0, y: 0 };
+    for (let k = 0; k + 1 < n; k++) {
       if (pairs[k] !== 'ok') continue;
+      // Triangle inequality: no point of the chord is closer than |a| − |ab|; skip hopeless chords.
+      const len = Math.hypot(xs[k + 1] - xs[k], ys[k + 1] - ys[k]);
+      if (Math.min(ds[k], ds[k + 1]) - len > bestD) continue;
       const ta = fixes[k].ts;
       const dt = fixes[k + 1].ts - ta;
       const tMin = Math.max(0, (window.fromMs - ta) / dt);
       const tMax = Math.min(1, (window.toMs - ta) / dt);
       if (!(tMin <= tMax)) continue;
-      const c = closestPointOnSegment(centre, xy[k], xy[k + 1], tMin, tMax);
+      const c = closestPointOnSegment(centre, { x: xs[k], y: ys[k] }, { x: xs[k + 1], y: ys[k + 1] }, tMin, tMax);
       const at = timeAt(track, k, c.t);
       if (c.distanceM < bestD || (c.distanceM === bestD && at < bestMs)) {
         bestD = c.distanceM;

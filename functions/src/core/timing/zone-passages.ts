@@ -50,8 +50,16 @@ function polygonPassages(track: Track, coordinates: readonly (readonly LonLat[])
   if (fixes.length === 0 || coordinates.length === 0 || coordinates[0].length < 3) return out;
   const proj = localProjection(bboxCentre(coordinates[0]));
   const polygon: PlanarPolygon = coordinates.map((ring) => ring.map((c) => proj.toXy(c[0], c[1])));
-  const xy = fixes.map((f) => proj.toXy(f.lon, f.lat));
-  const inside = xy.map((p) => pointInPolygon(p, polygon));
+  // Fixes outside the polygon's lon/lat box are outside: project only the others.
+  let minLon = Infinity, maxLon = -Infinity, minLat = Infinity, maxLat = -Infinity;
+  for (const c of coordinates[0]) {
+    minLon = Math.min(minLon, c[0]); maxLon = Math.max(maxLon, c[0]);
+    minLat = Math.min(minLat, c[1]); maxLat = Math.max(maxLat, c[1]);
+  }
+  const xy = (k: number) => proj.toXy(fixes[k].lon, fixes[k].lat);
+  const inside = fixes.map(
+    (f, k) => f.lon >= minLon && f.lon <= maxLon && f.lat >= minLat && f.lat <= maxLat && pointInPolygon(xy(k), polygon),
+  );
   let i = 0;
   while (i < fixes.length) {
     if (!inside[i]) { i++; continue; }
@@ -62,7 +70,7 @@ function polygonPassages(track: Track, coordinates: readonly (readonly LonLat[])
     let entryInterpolated = false;
     const entrySeen = i > 0;
     if (i > 0 && pairs[i - 1] === 'ok') {
-      const ts = segmentPolygonCrossings(xy[i - 1], xy[i], polygon);
+      const ts = segmentPolygonCrossings(xy(i - 1), xy(i), polygon);
       enteredExactMs = timeAt(track, i - 1, ts.length > 0 ? ts[ts.length - 1] : 1);
       entryInterpolated = true;
     }
@@ -72,7 +80,7 @@ function polygonPassages(track: Track, coordinates: readonly (readonly LonLat[])
     if (j + 1 < fixes.length) {
       exitedExactMs = fixes[j].ts;
       if (pairs[j] === 'ok') {
-        const ts = segmentPolygonCrossings(xy[j], xy[j + 1], polygon);
+        const ts = segmentPolygonCrossings(xy(j), xy(j + 1), polygon);
         exitedExactMs = timeAt(track, j, ts.length > 0 ? ts[0] : 0);
         exitInterpolated = true;
       }
