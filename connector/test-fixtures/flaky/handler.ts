@@ -7,6 +7,6 @@ import type { FunctionContext, FunctionEvent } from '../../../template/node24-ts
 export async function handle(event: FunctionEvent, context: FunctionContext): Promise<unknown> {
   const body = (event.body ?? {}) as Record<string, unknown>;
   const answer = Number(body.answer ?? 200);
-  if (answer >= 400) throw Object.assign(new Error(`asked to answer ${answer}`), { code: `FIXTURE_${answer}`, statusCode: answer });
+  if (answer >= 400) throw Object.assign(new Error(`asked to answer ${answer}`), { code: `FIXTURE_${answer}`, statusCode: answer, details: { got: body } });
   return context.status(answer).succeed({ ok: true, got: body, topic: event.headers['x-topic'] ?? null });
 }
