@@ -77,7 +77,7 @@ export async function deliver(route: Route, payload: unknown, source: string, he
           ctx.metrics.duration.observe(a.durationMs / 1000);
           if (a.willRetry) {
             ctx.metrics.retries.inc(1, { function: fn.name });
-            ctx.log.warn({ fn: fn.name, topic, source, attempt: a.attempt, status: a.status, code: a.code, delayMs: a.delayMs }, 'call failed, retrying');
+            ctx.log.warn({ fn: fn.name, source, attempt: a.attempt, status: a.status, code: a.code, delayMs: a.delayMs }, 'call failed, retrying');
           }
         },
       );
@@ -89,6 +89,6 @@ export async function deliver(route: Route, payload: unknown, source: string, he
   const dead = results
     .filter((r) => r.result.outcome === 'dead')
     .map(({ fn, result }): DeadLetter => ({ topic, function: fn, source, payload: body, status: result.status === undefined ? '' : String(result.status), code: result.code ?? '', error: result.error ?? '', attempts: result.attempts }));
-  for (const d of dead) ctx.log.error({ fn: d.function, topic, source, status: d.status, code: d.code, attempts: d.attempts }, 'dead-lettered');
+  for (const d of dead) ctx.log.error({ fn: d.function, source, status: d.status, code: d.code, attempts: d.attempts }, 'dead-lettered');
   return { abandoned, dead };
 }
