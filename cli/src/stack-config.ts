@@ -21,7 +21,7 @@ export function loadSecrets(env: NodeJS.ProcessEnv, file = join(stateDir, 'secre
   if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>;
   const secrets: Secrets = {
     directusSecret: env.DIRECTUS_SECRET || stored.directusSecret || randomBytes(32).toString('base64url'),
-    adminEmail: env.DIRECTUS_ADMIN_EMAIL || stored.adminEmail || 'admin@trm.local',
+    adminEmail: env.DIRECTUS_ADMIN_EMAIL || stored.adminEmail || 'admin@example.com',
     adminPassword: env.DIRECTUS_ADMIN_PASSWORD || stored.adminPassword || `trm-${randomBytes(9).toString('base64url')}`,
     serviceToken: env.DIRECTUS_TOKEN || stored.serviceToken || randomBytes(24).toString('base64url'),
   };

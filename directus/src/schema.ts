@@ -128,7 +128,10 @@ export function describe(changes: Change[]): string {
 export async function applySnapshot(options: { api: Rest; db: pg.ClientBase | pg.Pool; snapshot: Snapshot; mode: ApplyMode; allowDataLoss?: boolean; say?: (line: string) => void }): Promise<ApplyReport> {
   const say = options.say ?? (() => {});
   if (options.mode === 'skip') return { mode: 'skip', changes: [], applied: false, refused: [] };
-  const diff = await diffSnapshot(options.api, options.snapshot);
+  let diff = await diffSnapshot(options.api, options.snapshot);
+  if (diff && options.mode === 'auto' && (await adoptExistingTables(options.api, options.db, options.snapshot, diff, say))) {
+    diff = await diffSnapshot(options.api, options.snapshot);
+  }
   if (!diff) {
     say('schema: no changes to apply');
     return { mode: options.mode, changes: [], applied: false, refused: [] };
@@ -146,6 +149,29 @@ export async function applySnapshot(options: { api: Rest; db: pg.ClientBase | pg
   await options.api.request('POST', '/schema/apply', diff);
   say('schema: applied');
   return { mode: 'auto', changes, applied: true, refused };
+}
+
+/**
+ * Tables made by db-init (positions) exist before Directus knows them; a diff would try to
+ * create them. Registering the existing table (PATCH /collections/<name> with the snapshot's
+ * meta) lets the apply then add only the field metadata and relations.
+ */
+async function adoptExistingTables(api: Rest, db: pg.ClientBase | pg.Pool, snapshot: Snapshot, diff: SchemaDiff, say: (line: string) => void): Promise<boolean> {
+  let adopted = false;
+  for (const c of diff.diff.collections) {
+    if (topLevel(c.diff) !== 'create') continue;
+    const { rows } = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`public.${quoteIdent(c.collection)}`]);
+    if (!rows[0]?.t) continue;
+    const meta = snapshot.collections.find((x) => x.collection === c.collection)?.meta;
+    say(`schema: registering the existing table ${c.collection}`);
+    await api.request('PATCH', `/collections/${c.collection}`, { meta });
+    // its columns exist too: give them their metadata instead of letting the apply add them
+    for (const f of snapshot.fields.filter((x) => x.collection === c.collection && x.meta)) {
+      await api.request('PATCH', `/fields/${c.collection}/${f.field}`, { meta: f.meta });
+    }
+    adopted = true;
+  }
+  return adopted;
 }
 
 export async function writeSnapshot(api: Rest, file: string): Promise<void> {

@@ -1,0 +1,101 @@
+/**
+ * Integration test set-up, once per `vitest run`: provisions Postgres (+PostGIS) and Redis the
+ * same way `npm start` does, builds the template database the test files clone, and boots one
+ * Directus 11 on its own fresh database and a free port, with the schema applied and the
+ * access rules synchronised. Test files get the coordinates through `inject('trm')`.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { withDatabase } from '../common/src/pg.ts';
+import { ensureTemplateDatabase } from '../common/src/testing/db.ts';
+import { stateDir } from '../cli/src/paths.ts';
+import { dropDatabase, ensurePostgis, ensurePostgres, ensureRedis } from '../cli/src/provision/services.ts';
+import { bootDirectus, SERVICE_EMAIL, type BootedDirectus } from '../cli/src/stack/directus.ts';
+
+export interface TrmTestContext {
+  databaseServerUrl: string;
+  directusDatabaseUrl: string;
+  redisUrl: string;
+  directusUrl: string;
+  directusSecret: string;
+  adminEmail: string;
+  adminPassword: string;
+  adminToken: string;
+  serviceToken: string;
+  serviceEmail: string;
+  roles: Record<string, string>;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    trm: TrmTestContext;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let directus: BootedDirectus | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const env = process.env;
+  const say = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
+  const serverUrl = env.TRM_TEST_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/trm';
+  const redisUrl = env.TRM_TEST_REDIS_URL ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  await ensurePostgres(serverUrl, env, say);
+  await ensurePostgis(serverUrl, env, say);
+  await ensureRedis(redisUrl, say);
+  await ensureTemplateDatabase(env);
+
+  const directusDatabaseUrl = withDatabase(serverUrl, `trm_test_directus_${process.pid}`);
+  await dropDatabase(directusDatabaseUrl, env);
+  const secrets = { directusSecret: randomBytes(32).toString('base64url'), adminEmail: 'admin@example.com', adminPassword: `pw-${randomBytes(8).toString('hex')}`, serviceToken: randomBytes(24).toString('base64url') };
+  const started = Date.now();
+  directus = await bootDirectus({
+    databaseUrl: directusDatabaseUrl,
+    port: await freePort(),
+    secrets,
+    mode: 'auto',
+    provision: false,
+    say,
+    env,
+    logFile: join(stateDir, 'logs', `directus-test-${process.pid}.log`),
+    // short-lived tokens let the gateway tests see TOKEN_EXPIRED without waiting 15 minutes
+    extraEnv: { ACCESS_TOKEN_TTL: env.TRM_TEST_ACCESS_TOKEN_TTL ?? '15m', REDIS_ENABLED: 'false' },
+  });
+  // a static admin token: the login token expires long before a full suite ends
+  const adminToken = randomBytes(24).toString('base64url');
+  await directus.admin.request('PATCH', '/users/me', { token: adminToken });
+  say(`Directus ready on ${directus.url} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  project.provide('trm', {
+    databaseServerUrl: serverUrl,
+    directusDatabaseUrl,
+    redisUrl,
+    directusUrl: directus.url,
+    directusSecret: secrets.directusSecret,
+    adminEmail: secrets.adminEmail,
+    adminPassword: secrets.adminPassword,
+    adminToken,
+    serviceToken: secrets.serviceToken,
+    serviceEmail: SERVICE_EMAIL,
+    roles: directus.access.roles,
+  });
+}
+
+export async function teardown(): Promise<void> {
+  await directus?.stop();
+  if (directus && !process.env.TRM_KEEP_TEST_DB) {
+    const { directusDatabaseUrl } = { directusDatabaseUrl: withDatabase(process.env.TRM_TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/trm', `trm_test_directus_${process.pid}`) };
+    await dropDatabase(directusDatabaseUrl, process.env).catch(() => undefined);
+  }
+}
