@@ -45,7 +45,7 @@ export function redisPositionSink(options: RedisPositionSinkOptions): PositionSi
           'sats', String(r.satellites),
           'priority', String(r.priority),
           'event', String(r.eventIoId),
-          'io', JSON.stringify(r.io),
+          'io', r.ioJson(),
           'rx', rx,
           'src', instanceId,
           'fix', r.fix ? '1' : '0',

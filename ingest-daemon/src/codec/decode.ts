@@ -20,27 +20,56 @@ import { decodeMessages, type GprsMessage } from './codec12.ts';
 export type IoValue = number | string;
 export type IoValues = Record<number, IoValue>;
 
-export interface AvlRecord {
+/**
+ * One AVL record. IO elements are kept as two parallel arrays (ids, values) because that is
+ * several times cheaper to build than an object with sparse integer keys; `io` materialises the
+ * object on first use and `ioJson()` writes the stream's JSON without it.
+ */
+export class AvlRecord {
   /** device time, ms since the epoch (UTC) */
-  timestampMs: number;
+  timestampMs = 0;
   /** 0 low, 1 high, 2 panic */
-  priority: number;
+  priority = 0;
   /** degrees, signed */
-  lon: number;
-  lat: number;
+  lon = 0;
+  lat = 0;
   /** metres, signed */
-  altitudeM: number;
+  altitudeM = 0;
   /** degrees from north, 0–360 */
-  headingDeg: number;
-  satellites: number;
-  speedKmh: number;
+  headingDeg = 0;
+  satellites = 0;
+  speedKmh = 0;
   /** IO id that triggered the record, 0 for periodic records */
-  eventIoId: number;
-  /** Codec 16 only: 0 on exit … 7 periodical */
-  generationType?: number;
-  io: IoValues;
+  eventIoId = 0;
+  /** Codec 16 only: 0 on exit … 7 periodical; -1 for other codecs */
+  generationType = -1;
   /** false when satellites = 0 or the position is 0,0: kept, but timing ignores it */
-  fix: boolean;
+  fix = false;
+  ioIds: number[] = [];
+  ioValues: IoValue[] = [];
+  private ioObject: IoValues | undefined;
+
+  /** id → value (a later duplicate id wins, as in JSON) */
+  get io(): IoValues {
+    if (!this.ioObject) {
+      const o: IoValues = {};
+      for (let i = 0; i < this.ioIds.length; i++) o[this.ioIds[i]] = this.ioValues[i];
+      this.ioObject = o;
+    }
+    return this.ioObject;
+  }
+
+  /** The `io` field of the stream entry: a JSON object id → value, built without the object. */
+  ioJson(): string {
+    const ids = this.ioIds;
+    if (ids.length === 0) return '{}';
+    let s = '{';
+    for (let i = 0; i < ids.length; i++) {
+      const v = this.ioValues[i];
+      s += `${i === 0 ? '' : ','}"${ids[i]}":${typeof v === 'number' ? v : `"${v}"`}`;
+    }
+    return `${s}}`;
+  }
 }
 
 export interface RejectedRecord {
@@ -166,10 +195,11 @@ export function decodeRecords(b: Buffer, p: number, limit: number, codecId: numb
       eventIoId = b[p++];
     }
     p += wideCounts ? 2 : 1; // N total: parse by the group counts, never trust N (§2)
-    const io: IoValues = {};
-    for (let width = 1; width <= 8; width <<= 1) p = readGroup(b, p, limit, io, width, wideCounts, wide);
-    if (ctx.extended) p = readGroup(b, p, limit, io, 16, wideCounts, wide);
-    if (wideCounts) p = readNx(b, p, limit, io);
+    const ioIds: number[] = [];
+    const ioValues: IoValue[] = [];
+    for (let width = 1; width <= 8; width <<= 1) p = readGroup(b, p, limit, ioIds, ioValues, width, wideCounts, wide);
+    if (ctx.extended) p = readGroup(b, p, limit, ioIds, ioValues, 16, wideCounts, wide);
+    if (wideCounts) p = readNx(b, p, limit, ioIds, ioValues);
     if (p > limit) throw bad(`record ${r} overruns the data field`);
     const lat = latE7 / 1e7;
     const lon = lonE7 / 1e7;
@@ -183,27 +213,27 @@ export function decodeRecords(b: Buffer, p: number, limit: number, codecId: numb
       rejected.push({ index: r, reason, timestampMs });
       continue;
     }
-    const record: AvlRecord = {
-      timestampMs,
-      priority,
-      lon,
-      lat,
-      altitudeM,
-      headingDeg,
-      satellites,
-      speedKmh,
-      eventIoId,
-      io,
-      fix: satellites > 0 && (latE7 !== 0 || lonE7 !== 0),
-    };
+    const record = new AvlRecord();
+    record.timestampMs = timestampMs;
+    record.priority = priority;
+    record.lon = lon;
+    record.lat = lat;
+    record.altitudeM = altitudeM;
+    record.headingDeg = headingDeg;
+    record.satellites = satellites;
+    record.speedKmh = speedKmh;
+    record.eventIoId = eventIoId;
     if (generationType !== undefined) record.generationType = generationType;
+    record.fix = satellites > 0 && (latE7 !== 0 || lonE7 !== 0);
+    record.ioIds = ioIds;
+    record.ioValues = ioValues;
     out.push(record);
   }
   return p;
 }
 
 /** One fixed-width IO group: count, then count × (id, value). Values unsigned (§7 gotcha 11). */
-function readGroup(b: Buffer, p: number, limit: number, io: IoValues, width: number, wideCounts: boolean, wideIds: boolean): number {
+function readGroup(b: Buffer, p: number, limit: number, ids: number[], values: IoValue[], width: number, wideCounts: boolean, wideIds: boolean): number {
   let n: number;
   if (wideCounts) {
     if (p + 2 > limit) throw bad('IO group count overruns the data field');
@@ -213,39 +243,28 @@ function readGroup(b: Buffer, p: number, limit: number, io: IoValues, width: num
     if (p + 1 > limit) throw bad('IO group count overruns the data field');
     n = b[p++];
   }
+  if (n === 0) return p;
   const idBytes = wideIds ? 2 : 1;
   if (p + n * (idBytes + width) > limit) throw bad(`IO group of ${n} × ${width}-byte values overruns the data field`);
+  // one loop per width keeps each loop monomorphic
   for (let i = 0; i < n; i++) {
-    const id = wideIds ? (b[p] << 8) | b[p + 1] : b[p];
+    ids.push(wideIds ? (b[p] << 8) | b[p + 1] : b[p]);
     p += idBytes;
-    let value: IoValue;
-    switch (width) {
-      case 1:
-        value = b[p];
-        break;
-      case 2:
-        value = (b[p] << 8) | b[p + 1];
-        break;
-      case 4:
-        value = ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
-        break;
-      case 8: {
-        const hi = ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
-        const lo = ((b[p + 4] << 24) >>> 0) + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
-        value = hi < 0x200000 ? hi * TWO_32 + lo : ((BigInt(hi) << 32n) + BigInt(lo)).toString();
-        break;
-      }
-      default:
-        value = `0x${b.toString('hex', p, p + width)}`;
-    }
-    io[id] = value;
+    if (width === 1) values.push(b[p]);
+    else if (width === 2) values.push((b[p] << 8) | b[p + 1]);
+    else if (width === 4) values.push(((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]));
+    else if (width === 8) {
+      const hi = ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+      const lo = ((b[p + 4] << 24) >>> 0) + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
+      values.push(hi < 0x200000 ? hi * TWO_32 + lo : ((BigInt(hi) << 32n) + BigInt(lo)).toString());
+    } else values.push(`0x${b.toString('hex', p, p + width)}`);
     p += width;
   }
   return p;
 }
 
 /** Codec 8E variable-length group: u16 count, then count × (u16 id, u16 length, bytes) (§2). */
-function readNx(b: Buffer, p: number, limit: number, io: IoValues): number {
+function readNx(b: Buffer, p: number, limit: number, ids: number[], values: IoValue[]): number {
   if (p + 2 > limit) throw bad('NX count overruns the data field');
   const n = (b[p] << 8) | b[p + 1];
   p += 2;
@@ -255,7 +274,8 @@ function readNx(b: Buffer, p: number, limit: number, io: IoValues): number {
     const len = (b[p + 2] << 8) | b[p + 3];
     p += 4;
     if (p + len > limit) throw bad(`NX value of ${len} bytes overruns the data field`);
-    io[id] = `0x${b.toString('hex', p, p + len)}`;
+    ids.push(id);
+    values.push(`0x${b.toString('hex', p, p + len)}`);
     p += len;
   }
   return p;
