@@ -19,8 +19,13 @@ interface Metric {
 }
 
 export class Counter implements Metric {
+  readonly name: string;
+  readonly help: string;
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
   inc(value = 1, labels?: Labels): void {
     const k = labelKey(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + value);
@@ -37,8 +42,15 @@ export class Counter implements Metric {
 }
 
 export class Gauge implements Metric {
+  readonly name: string;
+  readonly help: string;
+  private readonly collect: (() => number) | undefined;
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string, private readonly collect?: () => number) {}
+  constructor(name: string, help: string, collect?: () => number) {
+    this.name = name;
+    this.help = help;
+    this.collect = collect;
+  }
   set(value: number, labels?: Labels): void {
     this.values.set(labelKey(labels), value);
   }
@@ -63,10 +75,16 @@ export class Gauge implements Metric {
 }
 
 export class Histogram implements Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly buckets: number[];
   private readonly counts: number[];
   private sum = 0;
   private count = 0;
-  constructor(readonly name: string, readonly help: string, readonly buckets: number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
+  constructor(name: string, help: string, buckets: number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
+    this.name = name;
+    this.help = help;
+    this.buckets = buckets;
     this.counts = new Array(buckets.length).fill(0);
   }
   observe(value: number): void {
@@ -91,7 +109,10 @@ export class Histogram implements Metric {
 
 export class Registry {
   private readonly metrics: Metric[] = [];
-  constructor(private readonly prefix: string) {}
+  private readonly prefix: string;
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
   counter(name: string, help: string): Counter {
     return this.add(new Counter(this.prefix + name, help));
   }
