@@ -18,6 +18,8 @@ export interface TrmTestContext {
   databaseServerUrl: string;
   directusDatabaseUrl: string;
   redisUrl: string;
+  /** key prefix of the TRM streams the Directus extensions of this run write to */
+  directusRedisPrefix: string;
   directusUrl: string;
   directusSecret: string;
   adminEmail: string;
@@ -61,8 +63,11 @@ export async function setup(project: TestProject): Promise<void> {
   await dropDatabase(directusDatabaseUrl, env);
   const secrets = { directusSecret: randomBytes(32).toString('base64url'), adminEmail: 'admin@example.com', adminPassword: `pw-${randomBytes(8).toString('hex')}`, serviceToken: randomBytes(24).toString('base64url') };
   const started = Date.now();
+  const directusRedisPrefix = `t:dx${process.pid}:`;
   directus = await bootDirectus({
     databaseUrl: directusDatabaseUrl,
+    redisUrl,
+    redisPrefix: directusRedisPrefix,
     port: await freePort(),
     secrets,
     mode: 'auto',
@@ -81,6 +86,7 @@ export async function setup(project: TestProject): Promise<void> {
     databaseServerUrl: serverUrl,
     directusDatabaseUrl,
     redisUrl,
+    directusRedisPrefix,
     directusUrl: directus.url,
     directusSecret: secrets.directusSecret,
     adminEmail: secrets.adminEmail,

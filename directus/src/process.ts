@@ -25,7 +25,10 @@ export interface DirectusOptions {
   secret: string;
   adminEmail: string;
   adminPassword: string;
+  /** Redis of the TRM streams and queues, for the extensions' hooks (not Directus's cache) */
   redisUrl?: string;
+  /** key prefix of the TRM streams (tests namespace a whole run with it) */
+  redisPrefix?: string;
   logFile?: string;
   /** extra env (ACCESS_TOKEN_TTL for tests, …) */
   extraEnv?: Record<string, string>;
@@ -86,7 +89,8 @@ export function directusEnv(o: DirectusOptions): NodeJS.ProcessEnv {
     DB_EXCLUDE_TABLES: 'spatial_ref_sys,migrations_applied',
     MAX_BATCH_MUTATION: '5000',
     QUERY_LIMIT_MAX: '-1',
-    ...(o.redisUrl ? { REDIS: o.redisUrl, TRM_REDIS_URL: o.redisUrl } : {}),
+    TRM_REDIS_URL: o.redisUrl ?? 'redis://127.0.0.1:6379',
+    TRM_REDIS_PREFIX: o.redisPrefix ?? '',
     ...(o.extraEnv ?? {}),
   };
   mkdirSync(env.STORAGE_LOCAL_ROOT!, { recursive: true });

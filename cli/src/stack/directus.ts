@@ -20,6 +20,7 @@ export const SERVICE_EMAIL = 'service@example.com';
 export interface BootOptions {
   databaseUrl: string;
   redisUrl?: string;
+  redisPrefix?: string;
   port: number;
   secrets: Secrets;
   mode: ApplyMode;
@@ -72,6 +73,7 @@ export async function bootDirectus(o: BootOptions): Promise<BootedDirectus> {
     adminEmail: o.secrets.adminEmail,
     adminPassword: o.secrets.adminPassword,
     redisUrl: o.redisUrl,
+    redisPrefix: o.redisPrefix,
     logFile: o.logFile ?? join(stateDir, 'logs', 'directus.log'),
     extraEnv: o.extraEnv,
     env: o.env,
