@@ -88,9 +88,7 @@ function decodeBench(quick: boolean, log: (l: string) => void): Record<string, u
 }
 
 async function startIngestChild(env: NodeJS.ProcessEnv, prefix: string) {
-  // --experimental-transform-types: common/src/metrics.ts still uses parameter properties,
-  // which strip-only mode refuses; harmless once that file is erasable.
-  const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', join(root, 'ingest-daemon/src/main.ts')], {
+  const child = spawn(process.execPath, [join(root, 'ingest-daemon/src/main.ts')], {
     env: { ...env, INGEST_PORT: '0', INGEST_ADMIN_PORT: '0', INGEST_ACCEPT: 'any', TRM_REDIS_PREFIX: prefix, INGEST_INSTANCE_ID: `bench-${process.pid}`, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
