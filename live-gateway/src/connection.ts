@@ -1,0 +1,185 @@
+/**
+ * One /live client: authentication, subscriptions, token expiry, periodic re-check.
+ *
+ * States:
+ *   anonymous --(valid token: header, ?access_token= or {"type":"auth"})--> authenticated
+ *   authenticated --(new valid token, same or other user)--> authenticated (timer reset;
+ *                   another user's subscriptions are asked again)
+ *   authenticated --(exp reached without re-auth)--> anonymous: TOKEN_EXPIRED, and every
+ *                   subscription that needed the token is dropped (public ones keep flowing)
+ *   any --(socket closed)--> closed
+ * Messages are handled one at a time in arrival order (a subscribe waiting for Directus holds
+ * the next message back), so a client may send auth then subscribe without waiting.
+ */
+import type { Logger } from '../../common/src/log.ts';
+import type { AccessCache, AccessDecision } from './access.ts';
+import type { Identity, TokenVerifier } from './auth.ts';
+import { GatewayError, gwError, type WireCode } from './errors.ts';
+import type { Hub } from './hub.ts';
+import { encodeError, encodeSnapshot, parseClientMessage, type LivePosition } from './protocol.ts';
+import type { Session } from './session.ts';
+
+export interface ConnectionDeps {
+  verifier: TokenVerifier;
+  access: AccessCache;
+  hub: Hub;
+  loadSnapshot(event: number): Promise<LivePosition[]>;
+  now(): number;
+  maxSubscriptions: number;
+  log: Logger;
+  onError(code: WireCode): void;
+}
+
+// setTimeout's longest delay (~24.8 days); a later expiry re-arms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class LiveConnection {
+  private identity: Identity | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly session: Session;
+  private readonly deps: ConnectionDeps;
+  private readonly log: Logger;
+
+  constructor(session: Session, deps: ConnectionDeps) {
+    this.session = session;
+    this.deps = deps;
+    this.log = deps.log;
+    deps.hub.add(session);
+  }
+
+  /** A token from the upgrade request (header or query), handled before any message. */
+  authenticateInitial(token: string): void {
+    this.enqueue(() => this.authenticate(token));
+  }
+
+  onMessage(raw: string): void {
+    this.enqueue(async () => {
+      const message = parseClientMessage(raw);
+      switch (message.type) {
+        case 'auth':
+          return this.authenticate(message.token);
+        case 'subscribe':
+          return this.subscribe(message.event);
+        case 'unsubscribe':
+          this.deps.hub.unsubscribe(this.session, message.event);
+          this.session.send(JSON.stringify({ type: 'unsubscribed', event: message.event }));
+          return;
+        case 'ping':
+          this.session.send('{"type":"pong"}');
+          return;
+      }
+    });
+  }
+
+  onClose(): void {
+    clearTimeout(this.expiryTimer);
+    this.session.closed = true;
+    this.deps.hub.remove(this.session);
+  }
+
+  /** Periodic re-check (default every 60 s): drops subscriptions Directus no longer allows. */
+  async recheck(maxAgeMs: number): Promise<void> {
+    for (const [event] of this.session.subscriptions) {
+      let decision: AccessDecision;
+      try {
+        decision = await this.deps.access.decide(event, this.identity, this.deps.now(), maxAgeMs);
+      } catch (error) {
+        // Directus down: existing subscriptions keep flowing until it answers again
+        this.log.warn({ err: error, event }, 're-check failed, subscription kept');
+        continue;
+      }
+      if (this.session.closed) return;
+      if (!decision.allowed && this.session.subscriptions.has(event)) {
+        this.deps.hub.unsubscribe(this.session, event);
+        this.sendError(decision.code, `no longer allowed to follow event ${event}`, event);
+        this.log.info({ event, code: decision.code, user: this.identity?.userId }, 'subscription revoked on re-check');
+      } else if (decision.allowed) {
+        this.session.subscriptions.set(event, { public: decision.public });
+      }
+    }
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((error: unknown) => {
+      if (error instanceof GatewayError) {
+        this.sendError(error.wire, error.message, (error.details?.event as number | undefined) ?? undefined);
+        if (error.wire === 'UNAVAILABLE') this.log.warn({ err: error }, 'request failed: dependency unavailable');
+        return;
+      }
+      this.log.error({ err: error }, 'unexpected error handling a client message');
+      this.sendError('UNAVAILABLE', 'internal error');
+    });
+  }
+
+  private sendError(code: WireCode, message: string, event?: number): void {
+    this.deps.onError(code);
+    this.session.send(encodeError(code, message, event === undefined ? {} : { event }));
+  }
+
+  private async authenticate(token: string): Promise<void> {
+    const identity = await this.deps.verifier.verify(token);
+    if (this.session.closed) return;
+    const previous = this.identity;
+    this.identity = identity;
+    this.armExpiry();
+    this.session.send(JSON.stringify({ type: 'authenticated', user: identity.userId, expires_at: identity.expiresAtMs }));
+    // another user (or none before): what was allowed before must be asked again
+    if (previous?.userId !== identity.userId && this.session.subscriptions.size > 0) await this.recheck(Number.POSITIVE_INFINITY);
+  }
+
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const exp = this.identity?.expiresAtMs;
+    if (exp == null) return;
+    const delay = Math.max(0, exp - this.deps.now());
+    this.expiryTimer = setTimeout(() => (delay > MAX_TIMER_MS ? this.armExpiry() : this.expire()), Math.min(delay, MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  private expire(): void {
+    if (this.session.closed || !this.identity) return;
+    this.identity = null;
+    const dropped: number[] = [];
+    for (const [event, sub] of this.session.subscriptions) {
+      if (sub.public) continue;
+      this.deps.hub.unsubscribe(this.session, event);
+      dropped.push(event);
+    }
+    this.deps.onError('TOKEN_EXPIRED');
+    this.session.send(JSON.stringify({ type: 'error', code: 'TOKEN_EXPIRED', message: 'access token expired: send {"type":"auth"} with a new one and subscribe again', events: dropped }));
+  }
+
+  private async subscribe(event: number): Promise<void> {
+    if (!this.session.subscriptions.has(event) && this.session.subscriptions.size >= this.deps.maxSubscriptions) {
+      throw gwError('BAD_REQUEST', `at most ${this.deps.maxSubscriptions} subscriptions per connection`, { details: { event } });
+    }
+    let decision: AccessDecision;
+    try {
+      decision = await this.deps.access.decide(event, this.identity, this.deps.now());
+    } catch (error) {
+      throw gwError('UNAVAILABLE', 'cannot check permissions now (Directus unavailable); try again', { cause: error, details: { event } });
+    }
+    if (this.session.closed) return;
+    if (!decision.allowed) throw gwError(decision.code, messages[decision.code](event), { details: { event } });
+    this.deps.hub.subscribe(this.session, event, decision.public);
+    // live positions of this event wait until the snapshot is out, so they follow it
+    this.session.hold();
+    try {
+      const positions = await this.deps.loadSnapshot(event);
+      this.session.send(encodeSnapshot(event, positions));
+    } catch (error) {
+      this.deps.hub.unsubscribe(this.session, event);
+      throw gwError('UNAVAILABLE', 'cannot read the last positions now; try again', { cause: error, details: { event } });
+    } finally {
+      this.session.release(this.deps.now());
+    }
+  }
+}
+
+const messages: Record<Exclude<WireCode, 'BAD_REQUEST' | 'UNAVAILABLE'>, (event: number) => string> = {
+  UNAUTHENTICATED: (e) => `event ${e} is not public: authenticate first`,
+  FORBIDDEN: (e) => `not allowed to follow event ${e}`,
+  NOT_FOUND: (e) => `event ${e} does not exist`,
+  TOKEN_EXPIRED: () => 'access token expired: send {"type":"auth"} with a new one',
+};

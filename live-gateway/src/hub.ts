@@ -1,0 +1,84 @@
+/**
+ * Fan-out: event → subscribed sessions. Each stream position is looked up in the event map,
+ * encoded once per (event, entry), and queued on every subscribed session; sessions touched
+ * by a read are flushed once at its end, so a busy stream leaves as one frame per read per
+ * client. Sessions that had to wait (socket above its high-water mark) are retried by tick().
+ */
+import type { EventMap } from './event-map.ts';
+import { encodePosition, type StreamPosition } from './protocol.ts';
+import type { Session } from './session.ts';
+
+export class Hub {
+  private readonly byEvent = new Map<number, Set<Session>>();
+  private readonly waiting = new Set<Session>();
+  readonly sessions = new Set<Session>();
+  private readonly eventMap: EventMap;
+  private readonly onFannedOut: (positions: number) => void;
+
+  constructor(options: { eventMap: EventMap; onFannedOut?: (positions: number) => void }) {
+    this.eventMap = options.eventMap;
+    this.onFannedOut = options.onFannedOut ?? (() => {});
+  }
+
+  add(session: Session): void {
+    this.sessions.add(session);
+  }
+
+  remove(session: Session): void {
+    for (const event of session.subscriptions.keys()) this.unsubscribe(session, event);
+    this.sessions.delete(session);
+    this.waiting.delete(session);
+  }
+
+  subscribe(session: Session, event: number, isPublic: boolean): void {
+    session.subscriptions.set(event, { public: isPublic });
+    let set = this.byEvent.get(event);
+    if (!set) this.byEvent.set(event, (set = new Set()));
+    set.add(session);
+  }
+
+  unsubscribe(session: Session, event: number): void {
+    session.subscriptions.delete(event);
+    session.dropEvent(event);
+    const set = this.byEvent.get(event);
+    if (!set) return;
+    set.delete(session);
+    if (set.size === 0) this.byEvent.delete(event);
+  }
+
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const set of this.byEvent.values()) n += set.size;
+    return n;
+  }
+
+  fanOut(positions: readonly StreamPosition[], nowMs: number): void {
+    const dirty = new Set<Session>();
+    let fanned = 0;
+    for (const p of positions) {
+      if (!p.fix) continue; // no GPS fix: nothing to draw (docs/live.md)
+      const refs = this.eventMap.lookup(p.imei);
+      if (!refs) continue;
+      for (const ref of refs) {
+        const subscribers = this.byEvent.get(ref.event);
+        if (!subscribers) continue;
+        const encoded = encodePosition({
+          event: ref.event, entry: ref.entry, number: ref.number, crew: ref.crew, imei: p.imei,
+          ts: p.ts, lat: p.lat, lon: p.lon, speed: p.speed, heading: p.heading, alt: p.alt, sats: p.sats,
+        });
+        const key = `${ref.event}:${ref.entry}`;
+        fanned++;
+        for (const session of subscribers) if (session.enqueue(key, encoded)) dirty.add(session);
+      }
+    }
+    for (const session of dirty) if (session.flush(nowMs)) this.waiting.add(session);
+    this.onFannedOut(fanned);
+  }
+
+  /** Retries sessions that were above their high-water mark. */
+  tick(nowMs: number): void {
+    for (const session of this.waiting) {
+      if (!session.flush(nowMs)) this.waiting.delete(session);
+    }
+  }
+}
