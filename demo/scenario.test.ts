@@ -1,0 +1,35 @@
+import { describe, expect, test } from 'vitest';
+import { computeEntryStage } from '../functions/src/core/timing/index.ts';
+import { courseGeometry, MARKS, ROUTE_LENGTH_M } from './course.ts';
+import { DEMO_ENTRIES, entryTrack } from './scenario.ts';
+
+const g = courseGeometry();
+const course = {
+  start: { id: 'start', coordinates: g.start.coordinates },
+  finish: { id: 'finish', coordinates: g.finish.coordinates },
+  splits: [{ id: 'split', coordinates: g.split.coordinates }],
+  waypoints: g.waypoints.map((w) => ({ id: w.code, type: w.type, position: w.point.coordinates, radiusM: w.radiusM })),
+  speedZones: [{ id: 'SLZ1', area: { type: 'polygon' as const, coordinates: g.slz.coordinates }, limitKmh: MARKS.slzLimitKmh }],
+};
+
+describe('demo scenario against the timing core', () => {
+  test('the stage is about 7 km long', () => {
+    expect(ROUTE_LENGTH_M).toBeGreaterThan(6_000);
+    expect(ROUTE_LENGTH_M).toBeLessThan(9_000);
+  });
+
+  test.each(DEMO_ENTRIES)('entry #$number gets the result its profile implies', (e) => {
+    const startAt = Date.UTC(2026, 5, 1, 8, 0, 0);
+    const fixes = entryTrack(e, startAt).map((f) => ({ ts: f.tsMs, lat: f.lat, lon: f.lon, speedKmh: f.speedKmh, headingDeg: f.headingDeg, fix: true }));
+    const result = computeEntryStage(course as never, fixes, { stageClosed: true });
+    if (e.retiresAtM) {
+      expect(result.status).toBe('dnf');
+    } else {
+      expect(result.status).toBe('finished');
+      expect(result.rawMs).toBeGreaterThan(0);
+      expect(result.waypoints.every((w) => w.validated)).toBe(true);
+    }
+    const speeding = e.zoneKmh > MARKS.slzLimitKmh;
+    expect(result.speedInfringements.length).toBe(speeding ? 1 : 0);
+  });
+});
