@@ -2,15 +2,17 @@ import { describe, expect, test } from 'vitest';
 import { invoke } from '../../template/node24-ts/runtime/invoke.ts';
 import { handle } from './handler.ts';
 
-const call = (body: string, contentType = 'application/json') =>
-  invoke(handle, { method: 'POST', url: '/', headers: { 'content-type': contentType }, body: Buffer.from(body) });
+const call = (body: string, contentType = 'application/json', env: Record<string, string> = {}) =>
+  invoke(handle, { method: 'POST', url: '/', headers: { 'content-type': contentType }, body: Buffer.from(body) }, { env, secretsDir: '/nonexistent' });
 const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
 
+// The routing itself runs against real Directus and Redis in tests/commands.int.test.ts.
 describe('route-command handler', () => {
-  test.each([[{ command_id: 17 }], [{ command_id: '9d0e' }]])('valid input %j answers 501 naming issue #10', async (input) => {
+  test.each([[{ command_id: 17 }], [{ command_id: '9d0e' }]])('valid input %j without the Directus token is a coded 500 naming the secret', async (input) => {
     const res = await call(JSON.stringify(input));
-    expect(res.status).toBe(501);
-    expect(json(res.body)).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#10' });
+    expect(res.status).toBe(500);
+    expect(json(res.body)).toMatchObject({ code: 'COMMAND_ERR_CONFIG' });
+    expect(String(json(res.body).message)).toContain('trm-directus-token');
   });
 
   test.each([[{}], [{ command_id: '' }], [{ command: 17 }], [{ command_id: { id: 1 } }]])('invalid input %j is a coded 400', async (input) => {
