@@ -7,10 +7,11 @@ const call = (body: string, contentType = 'application/json') =>
 const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
 
 describe('recompute handler', () => {
-  test.each([[{ scope: 'entry', id: 12, from: '2026-05-01T08:00:00Z', to: '2026-05-01T09:00:00Z', reason: 'flag' }], [{ scope: 'event', id: 'b2c1' }], [{ scope: 'device', id: '356307042441013', requested_by: 'cli' }]])('valid input %j answers 501 naming issue #6', async (input) => {
+  test.each([[{ scope: 'entry', id: 12, from: '2026-05-01T08:00:00Z', to: '2026-05-01T09:00:00Z', reason: 'flag' }], [{ scope: 'event', id: 'b2c1' }], [{ scope: 'device', id: '356307042441013', requested_by: 'cli' }]])('valid input %j without DIRECTUS_TOKEN is a coded config error, before any I/O', async (input) => {
     const res = await call(JSON.stringify(input));
-    expect(res.status).toBe(501);
-    expect(json(res.body)).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#6' });
+    expect(res.status).toBe(500);
+    expect(json(res.body)).toMatchObject({ code: 'CONFIG_ERR_INVALID' });
+    expect(String(json(res.body).message)).toContain('DIRECTUS_TOKEN');
   });
 
   test.each([[{}], [{ scope: 'team', id: 1 }], [{ scope: 'entry' }], [{ scope: 'entry', id: '' }], [{ scope: 'stage', id: 1, from: 'yesterday' }], [{ scope: 'stage', id: 1, from: '2026-05-02T00:00:00Z', to: '2026-05-01T00:00:00Z' }], [[1, 2]], ['text']])('invalid input %j is a coded 400', async (input) => {

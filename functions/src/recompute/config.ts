@@ -1,0 +1,28 @@
+/**
+ * Configuration of the recompute (function handler, `trm recompute`, live timing), loaded once
+ * by the caller from its environment; every problem reported in one message (common/src/config.ts).
+ */
+import { bool, defaults, int, loadConfig, str, url, type Env } from '../../../common/src/config.ts';
+
+const spec = {
+  databaseUrl: url('DATABASE_URL', defaults.databaseUrl),
+  directusUrl: url('DIRECTUS_URL', defaults.directusUrl),
+  directusToken: str('DIRECTUS_TOKEN', undefined, { secret: true }),
+  redisUrl: url('REDIS_URL', defaults.redisUrl),
+  /** key prefix of the TRM streams and queues (a test or a second deployment on one Redis) */
+  redisPrefix: str('TRM_REDIS_PREFIX', ''),
+  /** entries read and computed at once */
+  concurrency: int('RECOMPUTE_CONCURRENCY', 4, { min: 1, max: 64 }),
+  /** Postgres connections for fix reads */
+  poolSize: int('RECOMPUTE_POOL_SIZE', 4, { min: 1, max: 64 }),
+  /** trigger penalty evaluation for what changed */
+  penalties: bool('RECOMPUTE_PENALTIES', true),
+  /** fixes read before a stage's planned start, seconds */
+  preStartS: int('RECOMPUTE_PRE_START_S', 1800, { min: 0 }),
+};
+
+export type RecomputeConfig = ReturnType<typeof loadRecomputeConfig>;
+
+export function loadRecomputeConfig(env: Env) {
+  return loadConfig(spec, env);
+}

@@ -1,0 +1,86 @@
+/**
+ * The recompute's Directus adapter: REST over fetch with the service token. Reads use
+ * `limit=-1`; writes use the batch endpoints (POST an array, PATCH an array of items carrying
+ * their primary key, DELETE an array of keys) in chunks of `batchSize`, so Directus runs its
+ * hooks and pushes the changes over its WebSocket. The only module of the recompute that speaks
+ * HTTP.
+ */
+import { RECOMPUTE_ERR, RecomputeError } from './errors.ts';
+
+export interface DirectusApi {
+  /** GET /items/<collection> with a filter and fields; every row (limit -1) */
+  list<T>(collection: string, filter: Record<string, unknown>, fields: readonly string[], sort?: readonly string[]): Promise<T[]>;
+  get<T>(collection: string, id: number | string, fields: readonly string[]): Promise<T | undefined>;
+  createMany<T = Record<string, unknown>>(collection: string, rows: readonly Record<string, unknown>[], fields?: readonly string[]): Promise<T[]>;
+  updateMany(collection: string, rows: readonly ({ id: number | string } & Record<string, unknown>)[]): Promise<void>;
+  deleteMany(collection: string, ids: readonly (number | string)[]): Promise<void>;
+  updateOne(collection: string, id: number | string, patch: Record<string, unknown>): Promise<void>;
+}
+
+export interface DirectusApiOptions {
+  url: string;
+  token: string;
+  /** rows per batch request (Directus's MAX_BATCH_MUTATION is 5000 in TRM) */
+  batchSize?: number;
+  timeoutMs?: number;
+}
+
+export function directusApi(o: DirectusApiOptions): DirectusApi {
+  const base = o.url.replace(/\/+$/, '');
+  const batchSize = o.batchSize ?? 1000;
+  const timeoutMs = o.timeoutMs ?? 60_000;
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    } catch (cause) {
+      throw new RecomputeError(RECOMPUTE_ERR.DIRECTUS, `Directus ${method} ${path.split('?')[0]}: ${(cause as Error).message}`, { cause, retryable: true });
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let detail = text.slice(0, 300);
+      try {
+        const first = (JSON.parse(text) as { errors?: { message: string; extensions?: { code?: string } }[] }).errors?.[0];
+        if (first) detail = `${first.extensions?.code ?? ''} ${first.message}`;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new RecomputeError(RECOMPUTE_ERR.DIRECTUS, `Directus ${method} ${path.split('?')[0]} → ${res.status} ${detail}`, { retryable: res.status >= 500 || res.status === 429, details: { status: res.status } });
+    }
+    if (res.status === 204 || text === '') return undefined as T;
+    return (JSON.parse(text) as { data: T }).data;
+  }
+
+  const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
+
+  return {
+    list<T>(collection: string, filter: Record<string, unknown>, fields: readonly string[], sort?: readonly string[]) {
+      const params: Record<string, string> = { limit: '-1', fields: fields.join(','), filter: JSON.stringify(filter) };
+      if (sort?.length) params.sort = sort.join(',');
+      return call<T[]>('GET', `/items/${collection}?${query(params)}`);
+    },
+    async get<T>(collection: string, id: number | string, fields: readonly string[]) {
+      const rows = await call<T[]>('GET', `/items/${collection}?${query({ limit: '1', fields: fields.join(','), filter: JSON.stringify({ id: { _eq: id } }) })}`);
+      return rows[0];
+    },
+    async createMany<T>(collection: string, rows: readonly Record<string, unknown>[], fields: readonly string[] = ['id']) {
+      const out: T[] = [];
+      for (let i = 0; i < rows.length; i += batchSize) {
+        out.push(...(await call<T[]>('POST', `/items/${collection}?${query({ fields: fields.join(',') })}`, rows.slice(i, i + batchSize))));
+      }
+      return out;
+    },
+    async updateMany(collection, rows) {
+      for (let i = 0; i < rows.length; i += batchSize) await call('PATCH', `/items/${collection}?fields=id`, rows.slice(i, i + batchSize));
+    },
+    async deleteMany(collection, ids) {
+      for (let i = 0; i < ids.length; i += batchSize) await call('DELETE', `/items/${collection}`, ids.slice(i, i + batchSize));
+    },
+    async updateOne(collection, id, patch) {
+      await call('PATCH', `/items/${collection}/${encodeURIComponent(String(id))}?fields=id`, patch);
+    },
+  };
+}
