@@ -8,8 +8,14 @@ cd "$root"
 node24="$root/node_modules/node/bin/node"
 stamp="$root/node_modules/.trm-installed"
 if [ ! -x "$node24" ] || [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
-  echo "trm: installing the project's dependencies (npm ci)…" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  if [ -d node_modules ]; then
+    # an existing tree is brought up to date in place (npm ci would delete it first)
+    echo "trm: updating the project's dependencies (npm install)…" >&2
+    npm install --no-audit --no-fund --loglevel=error
+  else
+    echo "trm: installing the project's dependencies (npm ci)…" >&2
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
   touch "$stamp"
 fi
 exec "$node24" "$root/cli/src/main.ts" "$@"
