@@ -2,18 +2,19 @@ import { expect, test } from 'vitest';
 import { parseFixes } from './fixes.ts';
 import { overlaps, stageSpan, sqlInstant } from './span.ts';
 import type { StageRow } from './course.ts';
+import type { EventBounds } from './span.ts';
 
 const stage = (extra: Partial<StageRow> = {}): StageRow => ({ id: 1, event: 1, code: 'SS1', sequence: 1, planned_start: '2025-06-08T06:00:00Z', start_interval_s: 60, max_time_s: 4 * 3600, closes_at: null, status: 'planned', ...extra });
-const event = { starts_at: '2025-06-07T00:00:00Z', ends_at: '2025-06-14T00:00:00Z' };
+const event: EventBounds = { starts_at: '2025-06-07T00:00:00Z', ends_at: '2025-06-14T00:00:00Z' };
 const T = Date.parse('2025-06-08T06:00:00Z');
 
 test.each([
   ['planned start, 10 entries, max time', stage(), 10, { fromMs: T - 1_800_000, toMs: T + 600_000 + 4 * 3_600_000 }],
   ['closes_at wins', stage({ closes_at: '2025-06-08T14:00:00Z' }), 10, { fromMs: T - 1_800_000, toMs: Date.parse('2025-06-08T14:00:00Z') }],
   ['no max time: 12 h', stage({ max_time_s: null }), 0, { fromMs: T - 1_800_000, toMs: T + 12 * 3_600_000 }],
-  ['no planned start: the event', stage({ planned_start: null }), 10, { fromMs: Date.parse(event.starts_at), toMs: Date.parse(event.ends_at) }],
-  ['nothing known: unbounded', stage({ planned_start: null }), 10, { fromMs: -Infinity, toMs: Infinity }, { starts_at: null, ends_at: null }],
-])('stage span: %s', (_name, s, entries, span, ev = event) => {
+  ['no planned start: the event', stage({ planned_start: null }), 10, { fromMs: Date.parse(event.starts_at!), toMs: Date.parse(event.ends_at!) }],
+  ['nothing known: unbounded', stage({ planned_start: null }), 10, { fromMs: -Infinity, toMs: Infinity }, { starts_at: null, ends_at: null } as EventBounds],
+] as [string, StageRow, number, { fromMs: number; toMs: number }, EventBounds?][])('stage span: %s', (_name, s, entries, span, ev = event) => {
   expect(stageSpan(s, ev, entries)).toEqual(span);
 });
 
