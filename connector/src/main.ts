@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../../common/src/log.ts';
 import { redisKeys } from '../../common/src/redis-keys.ts';
 import { formatTopic } from '../../common/src/triggers.ts';
 import { loadStack } from '../../functions/gateway/stack.ts';
+import { startCommandStatus, type CommandStatusConsumer } from '../../functions/src/route-command/status-consumer.ts';
 import { loadConnectorConfig, type ConnectorConfig } from './config.ts';
 import { buildConnector, type Connector } from './connector.ts';
 import { ConnectorError } from './errors.ts';
@@ -18,6 +19,8 @@ export interface ConnectorService {
   config: ConnectorConfig;
   connector: Connector;
   admin: AdminServer;
+  /** device command statuses back into Directus (issue #10), when route-command is served */
+  commandStatus: CommandStatusConsumer | undefined;
   log: Logger;
   close(): Promise<void>;
 }
@@ -42,13 +45,16 @@ export async function startConnectorService(env: Env, overrides: { log?: Logger 
     stalledIntervalMs: Math.max(500, Math.floor(config.lockDurationMs / 2)),
   });
   await connector.start();
+  const keys = redisKeys(config.redisPrefix);
+  const commandStatus = routes.some((r) => r.functions.some((f) => f.name === 'route-command')) ? await startCommandStatus(env, { redisUrl: config.redisUrl, keys, consumer: config.consumer, log }) : undefined;
   const admin = await startAdminServer({ port: config.adminPort, host: config.adminHost, registry: connector.registry, health: () => connector.health() });
   log.info({ adminPort: admin.port, gateway: config.gatewayUrl, topics: routes.map((r) => `${formatTopic(r.topic)} → ${r.functions.map((f) => f.name).join(',')}`) }, 'connector ready');
   const close = once(async () => {
     await connector.close(config.drainMs);
+    await commandStatus?.close();
     await admin.close();
   });
-  return { config, connector, admin, log, close };
+  return { config, connector, admin, commandStatus, log, close };
 }
 
 /** Runs until SIGTERM/SIGINT (drain, then exit 0) or an unexpected failure (exit 1). */

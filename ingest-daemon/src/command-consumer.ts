@@ -5,6 +5,8 @@
  * here while a device is connected, which cannot happen before the server listens.
  *
  * Delivery reports go to `commands:events`: `{ id, imei, status, response?, error?, at, instance }`.
+ * A device that logs in is announced there too, `{ imei, status: 'online', at, instance }` (no id),
+ * once its route names this instance, so commands waiting for it are routed here (issue #10).
  */
 import type { Logger } from '../../common/src/log.ts';
 import type { Redis } from '../../common/src/redis.ts';
@@ -33,6 +35,11 @@ export async function publishCommandEvent(redis: Redis, keys: RedisKeys, event: 
   if (event.error !== undefined) fields.push('error', event.error);
   fields.push('at', String(event.at), 'instance', event.instance);
   await redis.xadd(keys.commandEvents, 'MAXLEN', '~', String(CONTROL_STREAM_MAXLEN), '*', ...fields);
+}
+
+/** The login announcement on `commands:events`; published after the route is claimed. */
+export async function publishDeviceOnline(redis: Redis, keys: RedisKeys, event: { imei: string; at: number; instance: string }): Promise<void> {
+  await redis.xadd(keys.commandEvents, 'MAXLEN', '~', String(CONTROL_STREAM_MAXLEN), '*', 'imei', event.imei, 'status', 'online', 'at', String(event.at), 'instance', event.instance);
 }
 
 export interface CommandConsumerOptions {

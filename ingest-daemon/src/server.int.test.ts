@@ -205,7 +205,7 @@ describe('commands', () => {
     await t.redis.xadd(t.keys.commands(t.server.instanceId), '*', 'id', id, 'imei', IMEI, 'text', 'getinfo');
     await t.redis.xadd(t.keys.commands(t.server.instanceId), '*', 'id', 'c-2', 'imei', '000000000000001', 'text', 'getver');
     const events = await waitFor(async () => {
-      const e = (await t.redis.xrange(t.keys.commandEvents, '-', '+')).map(([, f]) => fields(f));
+      const e = (await t.redis.xrange(t.keys.commandEvents, '-', '+')).map(([, f]) => fields(f)).filter((x) => x.status !== 'online');
       return e.length >= 3 ? e : null;
     }, 'command events');
     expect(events.find((e) => e.id === id && e.status === 'sent')).toMatchObject({ imei: IMEI, instance: t.server.instanceId });
@@ -213,6 +213,17 @@ describe('commands', () => {
     expect(events.find((e) => e.id === 'c-2')).toMatchObject({ status: 'failed', error: IngestErrorCode.NOT_CONNECTED });
     device.stop();
     await waitFor(async () => (await t.redis.exists(t.keys.deviceRoute(IMEI))) === 0, 'route released on disconnect');
+  });
+
+  test('a login is announced on commands:events as online (no id), after the route names this instance', async () => {
+    const t = await ingest();
+    const device = new SimulatedDevice({ host: '127.0.0.1', port: t.port, imei: IMEI });
+    cleanups.push(async () => device.stop());
+    device.connect();
+    const online = await waitFor(async () => (await t.redis.xrange(t.keys.commandEvents, '-', '+')).map(([, f]) => fields(f)).find((e) => e.status === 'online'), 'online event');
+    expect(online).toEqual({ imei: IMEI, status: 'online', at: expect.stringMatching(/^\d+$/), instance: t.server.instanceId });
+    // the route was claimed before the announcement
+    expect(await t.redis.get(t.keys.deviceRoute(IMEI))).toBe(t.server.instanceId);
   });
 
   test('commands go one at a time; an unanswered one times out and the next is sent', async () => {
@@ -224,7 +235,7 @@ describe('commands', () => {
     await waitFor(() => t.server.online.has(IMEI), 'device online');
     for (const [id, text] of [['a', 'mute'], ['b', 'getver']]) await t.redis.xadd(t.keys.commands(t.server.instanceId), '*', 'id', id, 'imei', IMEI, 'text', text);
     const events = await waitFor(async () => {
-      const e = (await t.redis.xrange(t.keys.commandEvents, '-', '+')).map(([, f]) => `${f[1]}:${fields(f).status}`);
+      const e = (await t.redis.xrange(t.keys.commandEvents, '-', '+')).map(([, f]) => fields(f)).filter((x) => x.status !== 'online').map((x) => `${x.id}:${x.status}`);
       return e.includes('b:responded') ? e : null;
     }, 'second command answered');
     expect(events).toEqual(['a:sent', 'a:failed', 'b:sent', 'b:responded']);

@@ -12,7 +12,7 @@ import type { Logger } from '../../common/src/log.ts';
 import type { Redis } from '../../common/src/redis.ts';
 import type { RedisKeys } from '../../common/src/redis-keys.ts';
 import { errorMessage } from '../../common/src/errors.ts';
-import { CommandConsumer, publishCommandEvent, type DeviceCommand } from './command-consumer.ts';
+import { CommandConsumer, publishCommandEvent, publishDeviceOnline, type DeviceCommand } from './command-consumer.ts';
 import type { IngestConfig } from './config.ts';
 import { DeviceConnection } from './connection.ts';
 import { DeviceRoutes } from './device-routes.ts';
@@ -78,7 +78,11 @@ export function buildIngestServer(deps: IngestServerDeps): IngestServer {
       online.set(imei, conn);
       // a device that reconnects leaves a half-open socket behind: the newest one wins
       if (previous && previous !== conn) previous.close('replaced');
-      routes.claim(imei).catch((error: unknown) => log.warn({ imei, err: errorMessage(error) }, 'device route not claimed'));
+      // announced only once the route names us: whoever routes its waiting commands must find it
+      routes
+        .claim(imei)
+        .then(() => publishDeviceOnline(redis, keys, { imei, at: now(), instance: config.instanceId }))
+        .catch((error: unknown) => log.warn({ imei, err: errorMessage(error) }, 'device route not claimed or online not published'));
       return true;
     },
     onClosed(conn: DeviceConnection): void {
