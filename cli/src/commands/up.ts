@@ -12,6 +12,13 @@ import { ensurePostgis, ensurePostgres, ensureRedis } from '../provision/service
 import { bootDirectus } from '../stack/directus.ts';
 import { loadSecrets, loadStackConfig } from '../stack-config.ts';
 import { commands } from './index.ts';
+import { driveDemo, type DemoDrive } from '../../../demo/drive.ts';
+import { seedDemo } from '../../../demo/seed.ts';
+
+const DEMO_USERS = {
+  operator: { email: 'operator@example.com', password: 'demo-operator' },
+  viewer: { email: 'viewer@example.com', password: 'demo-viewer' },
+};
 
 const SERVICES = ['ingest', 'writer', 'gateway', 'functions', 'connector'] as const;
 
@@ -29,7 +36,9 @@ export const command: Command = {
 they are missing), boots Directus 11.17.4 (schema applied: DIRECTUS_SCHEMA_APPLY_MODE defaults
 to auto here), then starts ingest, writer, gateway, functions and connector. Prints the URLs,
 the admin credentials and one status line per service. Logs: .trm/logs/<service>.log.
---demo seeds a demo rally and drives simulated devices (arrives with issue #11).`,
+--demo (what npm start does) seeds the demo rally through Directus — organisation "TRM Demo",
+the public event "Tirana Demo Rally", stage SS1 near Tirana with its course, six entries, the
+Rally Albania 2025 rule preset, demo users — and drives six simulated devices over TCP.`,
   async run(args, env) {
     const config = loadStackConfig({ DIRECTUS_SCHEMA_APPLY_MODE: 'auto', ...env });
     const secrets = loadSecrets(env);
@@ -44,6 +53,7 @@ the admin credentials and one status line per service. Logs: .trm/logs/<service>
 
     const childEnv: NodeJS.ProcessEnv = { ...env, DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, DIRECTUS_URL: directus.url, DIRECTUS_TOKEN: secrets.serviceToken, DIRECTUS_SECRET: secrets.directusSecret, INGEST_ACCEPT: env.INGEST_ACCEPT ?? 'known' };
     const children = new Map<string, ChildProcess>();
+    let stopping = false;
     const status: string[] = [`directus   up    ${directus.url}/admin`];
     for (const name of SERVICES) {
       if (!built(name)) {
@@ -61,15 +71,29 @@ the admin credentials and one status line per service. Logs: .trm/logs/<service>
       children.set(name, child);
       status.push(`${name.padEnd(10)} up    pid ${child.pid}, log .trm/logs/${name}.log`);
     }
-    if (args.values.demo) status.push('demo       —     the demo rally arrives with issue #11');
-    process.stdout.write(`\nTRM is running.\n  admin app:  ${directus.url}/admin\n  admin:      ${secrets.adminEmail} / ${secrets.adminPassword}\n  service token (DIRECTUS_TOKEN) in .trm/secrets.json\n\n${status.map((s) => `  ${s}`).join('\n')}\n\nCtrl-C stops everything.\n`);
+    let drive: DemoDrive | undefined;
+    let demoLines = '';
+    if (args.values.demo) {
+      const startAtMs = Date.now() + 60_000;
+      say('seeding the demo rally (organisation "TRM Demo", event "Tirana Demo Rally", stage SS1)');
+      const demo = await seedDemo(directus.admin, { startAtMs, users: DEMO_USERS, roles: directus.access.roles });
+      const ingestPort = Number(env.INGEST_PORT ?? 5027);
+      if (built('ingest')) {
+        drive = driveDemo({ host: '127.0.0.1', port: ingestPort, startAtMs, onProgress: say });
+        drive.done.then(() => !stopping && say('demo: every entry has finished its run (the stage stays on screen)'));
+        status.push(`demo       up    6 simulated devices → ingest :${ingestPort}, first start ${new Date(startAtMs).toISOString()}`);
+      } else status.push('demo       —     seeded; no ingest daemon to drive devices into');
+      demoLines = `  demo event: ${demo.event} (public live), stage ${demo.stage}\n  operator:   ${DEMO_USERS.operator.email} / ${DEMO_USERS.operator.password}\n  viewer:     ${DEMO_USERS.viewer.email} / ${DEMO_USERS.viewer.password}\n`;
+      if (built('gateway')) demoLines += `  live map:   http://127.0.0.1:${env.LIVE_PORT ?? 8090}/?event=${demo.event}\n`;
+    }
+    process.stdout.write(`\nTRM is running.\n  admin app:  ${directus.url}/admin\n  admin:      ${secrets.adminEmail} / ${secrets.adminPassword}\n${demoLines}  service token (DIRECTUS_TOKEN) in .trm/secrets.json\n\n${status.map((s) => `  ${s}`).join('\n')}\n\nCtrl-C stops everything.\n`);
 
-    let stopping = false;
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
     stopping = true;
+    drive?.stop();
     say('stopping services');
     await Promise.all([...children.values()].map((child) => new Promise<void>((resolve) => {
       const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
