@@ -51,7 +51,13 @@ export function buildIngestServer(deps: IngestServerDeps): IngestServer {
   const { config, redis, keys, log } = deps;
   const metrics = deps.metrics ?? createIngestMetrics();
   const now = deps.now ?? Date.now;
-  const sink = deps.sink ?? redisPositionSink({ redis, stream: keys.positions, instanceId: config.instanceId, timeoutMs: config.xaddTimeoutMs });
+  const sink = deps.sink ?? redisPositionSink({
+    redisUrl: config.redisUrl,
+    stream: keys.positions,
+    instanceId: config.instanceId,
+    timeoutMs: config.xaddTimeoutMs,
+    onError: (error) => log.debug({ err: error.message }, 'redis (positions) error'),
+  });
   const sockets = new Set<DeviceConnection>();
   const online = new Map<string, DeviceConnection>();
   const refusedLog = throttle(10_000);
@@ -141,6 +147,7 @@ export function buildIngestServer(deps: IngestServerDeps): IngestServer {
     online,
     async listen() {
       await consumer.start();
+      sink.start?.();
       routes.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -154,8 +161,9 @@ export function buildIngestServer(deps: IngestServerDeps): IngestServer {
       return { port: address.port, host: address.address };
     },
     health() {
-      const redisOk = redis.status === 'ready';
-      return { ok: redisOk && accepting, redis: redis.status, connections: sockets.size, online: online.size, instance: config.instanceId };
+      const positions = sink.status?.() ?? 'ready';
+      const redisOk = redis.status === 'ready' && positions === 'ready';
+      return { ok: redisOk && accepting, redis: redis.status, positions, connections: sockets.size, online: online.size, instance: config.instanceId };
     },
     close() {
       closing ??= (async () => {
@@ -163,6 +171,7 @@ export function buildIngestServer(deps: IngestServerDeps): IngestServer {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...sockets].map((c) => c.drain(config.drainTimeoutMs)));
         routes.stop();
+        sink.close?.();
         await stopped;
         await consumer.close();
         await deps.devices.close();
