@@ -8,6 +8,8 @@ import { once, runUntilSignal } from '../../common/src/lifecycle.ts';
 import { createLogger, type Logger } from '../../common/src/log.ts';
 import { redisKeys } from '../../common/src/redis-keys.ts';
 import { formatTopic } from '../../common/src/triggers.ts';
+import { loadLiveTimingConfig } from '../../functions/src/recompute/config.ts';
+import { createLiveTiming } from '../../functions/src/recompute/live-timing.ts';
 import { loadStack } from '../../functions/gateway/stack.ts';
 import { startCommandStatus, type CommandStatusConsumer } from '../../functions/src/route-command/status-consumer.ts';
 import { loadConnectorConfig, type ConnectorConfig } from './config.ts';
@@ -47,9 +49,14 @@ export async function startConnectorService(env: Env, overrides: { log?: Logger 
   await connector.start();
   const keys = redisKeys(config.redisPrefix);
   const commandStatus = routes.some((r) => r.functions.some((f) => f.name === 'route-command')) ? await startCommandStatus(env, { redisUrl: config.redisUrl, keys, consumer: config.consumer, log }) : undefined;
+  // live timing (issue 6, functions/src/recompute/live-timing.ts): committed windows → device recomputes
+  const liveConfig = loadLiveTimingConfig(env);
+  const liveTiming = liveConfig.enabled ? createLiveTiming({ ...liveConfig, keys: redisKeys(liveConfig.redisPrefix), log, consumer: config.consumer }) : undefined;
+  await liveTiming?.start();
   const admin = await startAdminServer({ port: config.adminPort, host: config.adminHost, registry: connector.registry, health: () => connector.health() });
   log.info({ adminPort: admin.port, gateway: config.gatewayUrl, topics: routes.map((r) => `${formatTopic(r.topic)} → ${r.functions.map((f) => f.name).join(',')}`) }, 'connector ready');
   const close = once(async () => {
+    await liveTiming?.close();
     await connector.close(config.drainMs);
     await commandStatus?.close();
     await admin.close();

@@ -26,3 +26,20 @@ export type RecomputeConfig = ReturnType<typeof loadRecomputeConfig>;
 export function loadRecomputeConfig(env: Env) {
   return loadConfig(spec, env);
 }
+
+const liveSpec = {
+  enabled: bool('LIVE_TIMING', true),
+  redisUrl: url('REDIS_URL', defaults.redisUrl),
+  redisPrefix: str('TRM_REDIS_PREFIX', ''),
+  /** how often committed windows become recompute requests */
+  intervalMs: int('LIVE_TIMING_INTERVAL_MS', 2000, { min: 50 }),
+  /** at most one request per device per this */
+  deviceMinIntervalMs: int('LIVE_TIMING_DEVICE_MIN_MS', 5000, { min: 0 }),
+};
+
+export type LiveTimingConfig = ReturnType<typeof loadLiveTimingConfig>;
+
+/** Live timing's configuration (started by `trm connector`, see connector/src/main.ts). */
+export function loadLiveTimingConfig(env: Env) {
+  return loadConfig(liveSpec, env);
+}

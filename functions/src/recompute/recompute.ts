@@ -25,6 +25,9 @@ import { entryRows, fixLookup, type EntryRows } from './rows.ts';
 import { overlaps, stageSpan, type Span, type SpanOptions } from './span.ts';
 import { loadCourseRows, loadScope, loadStartTimes, loadStored, RESULT_COLLECTIONS, type EntryRow, type ResultCollection, type ScopeEvent } from './store.ts';
 
+/** `requested_by` of live timing's requests: their runs are recorded only when something changed. */
+export const LIVE_REQUESTER = 'live-timing';
+
 export type PenaltySink = (request: PenaltyEvaluationRequest) => Promise<unknown>;
 
 export interface RecomputeDeps {
@@ -123,7 +126,14 @@ export async function runRecompute(deps: RecomputeDeps, request: RecomputeReques
   const now = deps.now ?? Date.now;
   const runId = randomUUID();
   const { api } = deps;
-  await api.createMany('recompute_runs', [{ id: runId, scope: request.scope, scope_id: request.id, from: request.from ?? null, to: request.to ?? null, reason: request.reason ?? null, requested_by: request.requested_by ?? null, status: 'running', started_at: new Date(started).toISOString() }]);
+  // live timing asks every few seconds per device: its runs that change nothing are not recorded
+  const quiet = request.requested_by === LIVE_REQUESTER;
+  const runRow = { id: runId, scope: request.scope, scope_id: request.id, from: request.from ?? null, to: request.to ?? null, reason: request.reason ?? null, requested_by: request.requested_by ?? null, status: 'running', started_at: new Date(started).toISOString() };
+  if (!quiet) await api.createMany('recompute_runs', [runRow]);
+  const finish = async (patch: Record<string, unknown>) => {
+    if (!quiet) await api.updateOne('recompute_runs', runId, patch);
+    else if (patch.status === 'failed' || totalChanges(summary.changed) > 0) await api.createMany('recompute_runs', [{ ...runRow, ...patch }]);
+  };
 
   const summary: RecomputeSummary = { runId, request, status: 'done', events: [], stages: [], entries: 0, fixes: 0, changed: zeroCounts(), totalChanges: 0, penaltyRequests: [], durationMs: 0 };
   try {
@@ -153,7 +163,7 @@ export async function runRecompute(deps: RecomputeDeps, request: RecomputeReques
     summary.penaltyRequests = penaltyRequests(changedByStage, request, runId, deps.penaltyStageThreshold ?? 20);
     for (const p of summary.penaltyRequests) await deps.penalties?.(p);
     summary.durationMs = Date.now() - started;
-    await api.updateOne('recompute_runs', runId, {
+    await finish({
       status: 'done',
       event: summary.events.length === 1 ? summary.events[0] : null,
       finished_at: new Date().toISOString(),
@@ -163,9 +173,7 @@ export async function runRecompute(deps: RecomputeDeps, request: RecomputeReques
   } catch (error) {
     summary.status = 'failed';
     summary.durationMs = Date.now() - started;
-    await api
-      .updateOne('recompute_runs', runId, { status: 'failed', event: summary.events.length === 1 ? summary.events[0] : null, finished_at: new Date().toISOString(), changed: runChanged(summary), error: `${(error as { code?: string }).code ?? 'ERROR'}: ${(error as Error).message}`.slice(0, 2000) })
-      .catch(() => undefined);
+    await finish({ status: 'failed', event: summary.events.length === 1 ? summary.events[0] : null, finished_at: new Date().toISOString(), changed: runChanged(summary), error: `${(error as { code?: string }).code ?? 'ERROR'}: ${(error as Error).message}`.slice(0, 2000) }).catch(() => undefined);
     throw error;
   }
 }
