@@ -27,6 +27,11 @@ export interface DeviceOptions {
   codec?: Extract<CodecName, '8' | '8E'>;
   /** most records per AVL packet (FMB default: up to what fits 1280 bytes) */
   recordsPerPacket?: number;
+  /**
+   * fewest records worth an upload (FMB "Min Saved Records"); default 1 = upload whatever is
+   * pending as soon as the previous packet is ACKed. `flushRemaining()` lifts it at the end.
+   */
+  minRecordsPerPacket?: number;
   ackTimeoutMs?: number;
   /** wait before reconnecting after a drop */
   reconnectDelayMs?: number;
@@ -61,10 +66,12 @@ export class SimulatedDevice {
   private ackTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private resendNext = false;
+  private minRecords: number;
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: DeviceOptions) {
-    this.o = { codec: '8E', recordsPerPacket: 10, ackTimeoutMs: 5_000, reconnectDelayMs: 200, maxBufferedRecords: 100_000, ...options };
+    this.o = { codec: '8E', recordsPerPacket: 10, minRecordsPerPacket: 1, ackTimeoutMs: 5_000, reconnectDelayMs: 200, maxBufferedRecords: 100_000, ...options };
+    this.minRecords = Math.max(1, Math.min(this.o.minRecordsPerPacket, this.o.recordsPerPacket));
   }
 
   get buffered(): number {
@@ -80,6 +87,12 @@ export class SimulatedDevice {
       this.pending.splice(this.inflight ? this.inflight.count : 0, 1);
       this.stats.dropped++;
     }
+    this.flush();
+  }
+
+  /** Uploads what is pending even below minRecordsPerPacket (FMB "Send Period" reached; end of a run). */
+  flushRemaining(): void {
+    this.minRecords = 1;
     this.flush();
   }
 
@@ -120,6 +133,7 @@ export class SimulatedDevice {
 
   private flush(): void {
     if (this.state !== 'online' || this.inflight || this.pending.length === 0 || !this.socket) return;
+    if (this.pending.length < this.minRecords && !this.resendNext) return;
     const count = Math.min(this.o.recordsPerPacket, this.pending.length, 255);
     const packet = encodeAvlPacket(this.o.codec, this.pending.slice(0, count));
     this.inflight = { count, sentAt: performance.now(), resend: this.resendNext };

@@ -3,6 +3,10 @@
  * second along a track (a replayed GeoJSON/GPX track, or a synthetic loop), each device at its
  * own offset on it, uploads them honouring ACKs, and reports progress. One shared ticker makes
  * the records for all devices (1,000 timers would cost more than the devices themselves).
+ * Devices are not in lockstep: device i starts producing when it is switched on (the connect
+ * ramp) plus a lag spread evenly over one packet's worth of records, as in a real fleet, so
+ * uploads arrive spread over time rather than all at the same tick and no device starts with a
+ * backlog. Each device produces the same number of records.
  */
 import { performance } from 'node:perf_hooks';
 import type { RecordInput } from './avl-encoder.ts';
@@ -20,6 +24,8 @@ export interface FleetOptions {
   /** records per second per device */
   ratePerDevice: number;
   recordsPerPacket?: number;
+  /** fewest records per upload (FMB "Min Saved Records"); default 1 (upload as soon as idle) */
+  minRecordsPerPacket?: number;
   /** stop producing after this long… */
   durationMs?: number;
   /** …or after this many records per device */
@@ -96,6 +102,7 @@ export function startFleet(options: FleetOptions): Fleet {
       imei,
       codec: options.codec ?? '8E',
       recordsPerPacket: options.recordsPerPacket ?? 10,
+      minRecordsPerPacket: options.minRecordsPerPacket,
       ackTimeoutMs: options.ackTimeoutMs,
       respond: options.respond,
       onAck: (latencyMs) => latencies.push(latencyMs),
@@ -106,12 +113,18 @@ export function startFleet(options: FleetOptions): Fleet {
   });
   const offsets = devices.map((_, i) => (player.lengthM * i) / Math.max(1, options.devices));
   const rampMs = options.rampMs ?? Math.min(2_000, options.devices * 2);
-  devices.forEach((d, i) => setTimeout(() => d.connect(), (rampMs * i) / Math.max(1, options.devices)).unref());
+  const connectAtMs = devices.map((_, i) => (rampMs * i) / Math.max(1, options.devices));
+  devices.forEach((d, i) => setTimeout(() => d.connect(), connectAtMs[i]).unref());
+
+  // device i starts producing when it connects, plus a lag spread over the time one full packet
+  // takes to fill (a shuffled order, so it does not follow the connect order)
+  const spreadMs = intervalMs * Math.max(1, options.minRecordsPerPacket ?? 1);
+  const phaseMs = devices.map((_, i) => connectAtMs[i] + (spreadMs * ((i * 7919) % Math.max(1, options.devices))) / Math.max(1, options.devices));
 
   function makeRecord(i: number, k: number): RecordInput {
     const p = player.at(offsets[i] + (k * intervalMs * speedMs) / 1000);
     return {
-      timestampMs: startWall + Math.floor(k * intervalMs),
+      timestampMs: startWall + Math.floor(phaseMs[i] + k * intervalMs),
       lat: p.lat,
       lon: p.lon,
       altitudeM: p.altitudeM,
@@ -123,18 +136,21 @@ export function startFleet(options: FleetOptions): Fleet {
     };
   }
 
+  const perDevice = Math.min(options.recordsPerDevice ?? Infinity, options.durationMs === undefined ? Infinity : Math.floor(options.durationMs / intervalMs));
   const tick = setInterval(() => {
     if (!producing) return;
     const elapsed = performance.now() - startedAt;
-    const due = Math.floor(elapsed / intervalMs);
     let finished = true;
     for (let i = 0; i < devices.length; i++) {
-      const limit = options.recordsPerDevice === undefined ? due : Math.min(due, options.recordsPerDevice);
+      const limit = Math.min(perDevice, Math.floor((elapsed - phaseMs[i]) / intervalMs));
       while (produced[i] < limit) devices[i].record(makeRecord(i, produced[i]++));
-      if (options.recordsPerDevice === undefined || produced[i] < options.recordsPerDevice) finished = false;
+      if (produced[i] < perDevice) finished = false;
     }
-    if ((options.durationMs !== undefined && elapsed >= options.durationMs) || (options.recordsPerDevice !== undefined && finished)) producing = false;
-  }, Math.max(5, Math.min(50, intervalMs)));
+    if (finished) {
+      producing = false;
+      for (const d of devices) d.flushRemaining();
+    }
+  }, Math.max(2, Math.min(50, intervalMs / 4)));
 
   function progress(): FleetProgress {
     let generated = 0;
