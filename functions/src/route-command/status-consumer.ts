@@ -88,8 +88,11 @@ export function createCommandStatusConsumer(o: CommandStatusOptions): CommandSta
   }
 
   async function read(): Promise<Entry[]> {
-    const args = rereadPending ? ['COUNT', 50, 'STREAMS', stream, '0'] : ['COUNT', 50, 'BLOCK', o.blockMs ?? 2_000, 'STREAMS', stream, '>'];
-    const reply = (await reader.call('XREADGROUP', 'GROUP', STATUS_GROUP, o.consumer, ...args)) as [string, Entry[]][] | null;
+    const reply = (
+      rereadPending
+        ? await reader.xreadgroup('GROUP', STATUS_GROUP, o.consumer, 'COUNT', 50, 'STREAMS', stream, '0')
+        : await reader.xreadgroup('GROUP', STATUS_GROUP, o.consumer, 'COUNT', 50, 'BLOCK', o.blockMs ?? 2_000, 'STREAMS', stream, '>')
+    ) as [string, Entry[]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
     if (rereadPending && entries.length === 0) rereadPending = false;
     // a pending entry that was trimmed away comes back with null fields: acknowledge it
@@ -132,7 +135,7 @@ export function createCommandStatusConsumer(o: CommandStatusOptions): CommandSta
       }
     }
     // entries left pending by a consumer that died: take them over
-    const claimed = (await redis.call('XAUTOCLAIM', stream, STATUS_GROUP, o.consumer, o.claimIdleMs ?? 60_000, '0-0', 'COUNT', 100, 'JUSTID')) as [string, string[]];
+    const claimed = (await redis.xautoclaim(stream, STATUS_GROUP, o.consumer, o.claimIdleMs ?? 60_000, '0-0', 'COUNT', 100, 'JUSTID')) as [string, string[]];
     if (claimed[1]?.length) rereadPending = true;
   }
 
