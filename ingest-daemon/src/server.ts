@@ -24,7 +24,7 @@ import { throttle } from './throttle.ts';
 
 export interface IngestServerDeps {
   config: IngestConfig;
-  /** positions, routes and command events (fail-fast client: enableOfflineQueue false) */
+  /** routes and command events (fail-fast client: enableOfflineQueue false); positions have their own connection (position-sink.ts) */
   redis: Redis;
   /** a dedicated connection for the blocking XREAD of commands */
   commandsRedis: Redis;
