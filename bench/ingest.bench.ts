@@ -152,9 +152,20 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
   return get('used_cpu_sys') + get('used_cpu_user');
 }
 
+/** Busy CPU seconds of the whole machine from /proc/stat (Linux); null elsewhere. */
+function machineBusySeconds(): number | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = cpu[3] + cpu[4];
+    return (cpu.reduce((a, b) => a + b, 0) - idle) / 100;
+  } catch {
+    return null;
+  }
+}
+
 interface CpuMeter {
-  /** cores used by each process over the interval */
-  stop(): Promise<{ wallSeconds: number; simulatorCores: number; ingestCores: number | null; redisCores: number }>;
+  /** cores used by each process over the interval, and by everything else on the machine */
+  stop(): Promise<{ wallSeconds: number; simulatorCores: number; ingestCores: number | null; redisCores: number; otherCores: number | null }>;
 }
 
 async function cpuMeter(redis: Redis, ingestPid: number | null): Promise<CpuMeter> {
@@ -162,14 +173,18 @@ async function cpuMeter(redis: Redis, ingestPid: number | null): Promise<CpuMete
   const self0 = process.cpuUsage();
   const ingest0 = ingestPid === null ? null : procCpuSeconds(ingestPid);
   const redis0 = await redisCpuSeconds(redis);
+  const machine0 = machineBusySeconds();
   return {
     async stop() {
       const wall = (performance.now() - t0) / 1000;
       const self = process.cpuUsage(self0);
       const ingest1 = ingestPid === null ? null : procCpuSeconds(ingestPid);
       const redis1 = await redisCpuSeconds(redis);
+      const machine1 = machineBusySeconds();
       const r2 = (x: number) => Math.round(x * 100) / 100;
+      const ours = (self.user + self.system) / 1e6 + (ingest1 ?? 0) - (ingest0 ?? 0) + redis1 - redis0;
       return {
+        otherCores: machine0 === null || machine1 === null ? null : r2(Math.max(0, machine1 - machine0 - ours) / wall),
         wallSeconds: r2(wall),
         simulatorCores: r2((self.user + self.system) / 1e6 / wall),
         ingestCores: ingest0 === null || ingest1 === null ? null : r2((ingest1 - ingest0) / wall),
@@ -226,7 +241,7 @@ async function rawRedisBaseline(redisUrl: string, redis: Redis, stream: string, 
   const cpu = await meter.stop();
   conn.close();
   if (errors > 0) throw new Error(`raw baseline: ${errors} XADD errors`);
-  return { what: 'pre-encoded XADDs, 1,000 per pipeline, 4 in flight, one client process, no devices', records: done, recordsPerSec: Math.round(done / seconds), clientCores: cpu.simulatorCores, redisCores: cpu.redisCores };
+  return { what: 'pre-encoded XADDs, 1,000 per pipeline, 4 in flight, one client process, no devices', records: done, recordsPerSec: Math.round(done / seconds), clientCores: cpu.simulatorCores, redisCores: cpu.redisCores, otherCores: cpu.otherCores };
 }
 
 async function e2eBench(quick: boolean, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<Record<string, unknown>> {
@@ -288,7 +303,7 @@ async function e2eBench(quick: boolean, env: NodeJS.ProcessEnv, log: (l: string)
         ackLatencyMsServerP99Bucket: serverP99,
       };
       log(`${plan.name}: ${devices} devices offered ${plan.total.toLocaleString()} rec/s → ${steady?.toLocaleString()} rec/s ACKed in the steady window (${perSecond.toLocaleString()} over the whole ${(s.elapsedMs / 1000).toFixed(1)} s with ramp and drain), ACK p50 ${round(s.ackLatencyMs.p50)} p95 ${round(s.ackLatencyMs.p95)} p99 ${round(s.ackLatencyMs.p99)} ms (device side), server p99 ≤ ${serverP99} ms (cumulative), unacked ${s.unacked}`);
-      log(`  CPU cores: simulator ${cpu.simulatorCores}, ingest ${cpu.ingestCores}, redis ${cpu.redisCores} (of ${(await import('node:os')).cpus().length})`);
+      log(`  CPU cores: simulator ${cpu.simulatorCores}, ingest ${cpu.ingestCores}, redis ${cpu.redisCores}, everything else on the machine ${cpu.otherCores} (of ${(await import('node:os')).cpus().length})`);
     }
     phases.streamLength = await redis.xlen(`${prefix}telemetry:positions`);
     const raw = await rawRedisBaseline(redisUrl, redis, `${prefix}raw-baseline`, quick ? 100_000 : 400_000);
