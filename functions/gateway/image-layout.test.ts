@@ -147,7 +147,7 @@ describe(`${LANG} image, replayed without Docker`, () => {
     expect(readFileSync(join(templateDir, '.dockerignore'), 'utf8')).toMatch(/node_modules/);
   });
 
-  test('recompute: shrinkwrapped context → build stage (its tests pass) → runtime answers 400 / 501', { timeout: 60_000 }, async () => {
+  test('recompute: shrinkwrapped context → build stage (its tests pass) → runtime answers 400 / config error', { timeout: 60_000 }, async () => {
     const ctx = shrinkwrap('recompute', join(root, stack.functions.recompute.handler), stack.configuration?.copy ?? []);
     expect(existsSync(join(ctx, 'function/common/src/triggers.ts'))).toBe(true);
     const app = buildStage(ctx);
@@ -158,9 +158,10 @@ describe(`${LANG} image, replayed without Docker`, () => {
       const bad = await post(runtime.url, { scope: 'nope' });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { code: string }).code).toBe('FN_ERR_BAD_INPUT');
+      // recompute is built (issue 6): without DIRECTUS_TOKEN it stops at its config, before any I/O
       const later = await post(runtime.url, { scope: 'stage', id: 3 });
-      expect(later.status).toBe(501);
-      expect(await later.json()).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#6' });
+      expect(later.status).toBe(500);
+      expect(await later.json()).toMatchObject({ code: 'CONFIG_ERR_INVALID' });
     } finally {
       runtime.stop();
     }
