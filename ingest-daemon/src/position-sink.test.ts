@@ -39,6 +39,9 @@ function commands(payload: string): string[][] {
 
 class FakeWriter implements BatchWriter {
   status: RespStatus = 'ready';
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
   sent: { payload: string; replies: number; done: (failure: Error | null, errors: ReplyError[]) => void }[] = [];
   send(payload: string, replies: number, done: (failure: Error | null, errors: ReplyError[]) => void): void {
     this.sent.push({ payload, replies, done });
@@ -48,7 +51,7 @@ class FakeWriter implements BatchWriter {
 
 function sink(writer: FakeWriter, maxBatchRecords?: number) {
   const s = redisPositionSink({ redisUrl: 'redis://x', stream: 'p:telemetry:positions', instanceId: 'ingest-é-1', timeoutMs: 60_000, maxBatchRecords, connect: () => writer });
-  s.start!();
+  void s.start!();
   return s;
 }
 

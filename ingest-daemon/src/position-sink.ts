@@ -23,8 +23,8 @@ import { bulk, bulkAscii } from './resp.ts';
 
 export interface PositionSink {
   append(imei: string, codec: CodecName, records: readonly AvlRecord[], rxMs: number): Promise<void>;
-  /** opens the connection (called by listen()) */
-  start?(): void;
+  /** opens the connection and resolves once it is ready (called by listen()) */
+  start?(): Promise<void>;
   status?(): string;
   close?(): void;
 }
@@ -32,6 +32,7 @@ export interface PositionSink {
 /** The writer the sink needs: RespConnection, or a stand-in in tests. */
 export interface BatchWriter {
   status: RespStatus;
+  ready(): Promise<void>;
   send(payload: string, replies: number, done: (failure: Error | null, errors: ReplyError[]) => void): void;
   close(): void;
 }
@@ -126,6 +127,7 @@ export function redisPositionSink(options: RedisPositionSinkOptions): PositionSi
   return {
     start() {
       writer ??= connect();
+      return writer.ready();
     },
     status() {
       return writer?.status ?? 'not started';

@@ -52,6 +52,7 @@ export class RespConnection {
   private readonly reader = new ReplyReader((error) => this.onReply(error));
   private attempts = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private readyWaiters: (() => void)[] = [];
 
   constructor(options: RespConnectionOptions) {
     this.options = options;
@@ -69,6 +70,12 @@ export class RespConnection {
     this.socket.write(payload);
   }
 
+  /** Resolves once the connection is READY (at once if it is); never rejects, reconnects meanwhile. */
+  ready(): Promise<void> {
+    if (this.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
   close(): void {
     if (this.status === 'closed') return;
     this.setStatus('closed');
@@ -83,6 +90,7 @@ export class RespConnection {
     if (this.status === status) return;
     this.status = status;
     this.options.onStatus?.(status);
+    if (status === 'ready') for (const w of this.readyWaiters.splice(0)) w();
   }
 
   private connect(): void {

@@ -147,7 +147,7 @@ export function buildIngestServer(deps: IngestServerDeps): IngestServer {
     online,
     async listen() {
       await consumer.start();
-      sink.start?.();
+      await sink.start?.();
       routes.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
