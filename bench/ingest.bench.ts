@@ -209,15 +209,7 @@ async function rawRedisBaseline(redisUrl: string, redis: Redis, stream: string, 
   let payload = '';
   for (let i = 0; i < batch; i++) payload += encodeXadd(head, src, String(353_900_000_000_000 + (i % 1000)), '8E', records[i % records.length], bulkAscii(String(t0)));
   const conn = new RespConnection({ url: redisUrl, connectionName: 'bench-raw-baseline' });
-  await new Promise<void>((resolve, reject) => {
-    const wait = setInterval(() => {
-      if (conn.status === 'ready') {
-        clearInterval(wait);
-        resolve();
-      }
-    }, 5);
-    setTimeout(() => reject(new Error('raw baseline: Redis not ready')), 5_000).unref();
-  });
+  await conn.ready();
   const meter = await cpuMeter(redis, null);
   const started = performance.now();
   let sent = 0;
