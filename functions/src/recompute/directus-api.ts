@@ -22,6 +22,8 @@ export interface DirectusApiOptions {
   token: string;
   /** rows per batch request (Directus's MAX_BATCH_MUTATION is 5000 in TRM) */
   batchSize?: number;
+  /** JSON bytes per batch request (Directus's MAX_PAYLOAD_SIZE defaults to 1 MB) */
+  batchBytes?: number;
   timeoutMs?: number;
 }
 
@@ -29,6 +31,24 @@ export function directusApi(o: DirectusApiOptions): DirectusApi {
   const base = o.url.replace(/\/+$/, '');
   const batchSize = o.batchSize ?? 1000;
   const timeoutMs = o.timeoutMs ?? 60_000;
+  const batchBytes = o.batchBytes ?? 768 * 1024;
+
+  /** Consecutive slices of at most batchSize rows and about batchBytes of JSON each. */
+  function* batches<T>(rows: readonly T[]): Generator<T[]> {
+    let part: T[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const size = JSON.stringify(row).length + 1;
+      if (part.length > 0 && (part.length >= batchSize || bytes + size > batchBytes)) {
+        yield part;
+        part = [];
+        bytes = 0;
+      }
+      part.push(row);
+      bytes += size;
+    }
+    if (part.length) yield part;
+  }
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
@@ -68,16 +88,14 @@ export function directusApi(o: DirectusApiOptions): DirectusApi {
     },
     async createMany<T>(collection: string, rows: readonly Record<string, unknown>[], fields: readonly string[] = ['id']) {
       const out: T[] = [];
-      for (let i = 0; i < rows.length; i += batchSize) {
-        out.push(...(await call<T[]>('POST', `/items/${collection}?${query({ fields: fields.join(',') })}`, rows.slice(i, i + batchSize))));
-      }
+      for (const part of batches(rows)) out.push(...(await call<T[]>('POST', `/items/${collection}?${query({ fields: fields.join(',') })}`, part)));
       return out;
     },
     async updateMany(collection, rows) {
-      for (let i = 0; i < rows.length; i += batchSize) await call('PATCH', `/items/${collection}?fields=id`, rows.slice(i, i + batchSize));
+      for (const part of batches(rows)) await call('PATCH', `/items/${collection}?fields=id`, part);
     },
     async deleteMany(collection, ids) {
-      for (let i = 0; i < ids.length; i += batchSize) await call('DELETE', `/items/${collection}`, ids.slice(i, i + batchSize));
+      for (const part of batches(ids)) await call('DELETE', `/items/${collection}`, part);
     },
     async updateOne(collection, id, patch) {
       await call('PATCH', `/items/${collection}/${encodeURIComponent(String(id))}?fields=id`, patch);
