@@ -15,6 +15,7 @@ COPY db-writer/package.json db-writer/
 COPY live-gateway/package.json live-gateway/
 COPY functions/package.json functions/
 COPY connector/package.json connector/
+COPY demo/package.json demo/
 # --ignore-scripts: the image already has Node 24, the `node` package need not fetch one
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY . .
