@@ -164,7 +164,8 @@ describe('device commands end to end', () => {
     await expect.poll(online(w.imei), POLL).toBe(true);
 
     const created = await create(w.official, { device: w.imei, template: 'setdigout', args: { state: '1??' }, text: 'cpureset', status: 'responded' });
-    expect(created).toMatchObject({ status: 'queued', text: 'setdigout 1??', ttl_s: 600, response: null, user_created: w.official.id });
+    // the answer to the POST is read after the action hook ran: routing may already have begun
+    expect(created).toMatchObject({ text: 'setdigout 1??', ttl_s: 600, user_created: w.official.id });
     expect(Date.parse(created.expires_at)).toBeGreaterThan(Date.now());
 
     await expect.poll(async () => (await row(created.id)).status, POLL).toBe('responded');
@@ -177,6 +178,13 @@ describe('device commands end to end', () => {
     expect(activity[0]).toEqual({ action: 'create', user: w.official.id });
     expect(activity.filter((a) => a.action === 'update').length).toBeGreaterThanOrEqual(3); // routed, sent, responded
     expect(activity.filter((a) => a.action === 'update').every((a) => a.user !== w.official.id)).toBe(true);
+    // the create's revision: what the hook made of the client's payload (its text and status were overwritten)
+    const revisions = await adminApi().request<{ data: Record<string, unknown> }[]>('GET', `/revisions?filter=${encodeURIComponent(JSON.stringify({ collection: { _eq: 'commands' }, item: { _eq: created.id } }))}&sort=id&fields=data`);
+    expect(revisions[0].data).toMatchObject({ status: 'queued', text: 'setdigout 1??', template: 'setdigout', args: { state: '1??' }, response: null });
+
+    const health = (await (await fetch(`http://127.0.0.1:${connector.admin.port}/healthz`)).json()) as { commandStatus?: { running: boolean; handled: number } };
+    expect(health.commandStatus).toMatchObject({ running: true });
+    expect(health.commandStatus!.handled).toBeGreaterThanOrEqual(3); // online, sent, responded
   });
 
   test('offline then delivered on connect: the command waits queued and is sent when the device logs in', async () => {

@@ -53,7 +53,7 @@ export async function startConnectorService(env: Env, overrides: { log?: Logger 
   const liveConfig = loadLiveTimingConfig(env);
   const liveTiming = liveConfig.enabled ? createLiveTiming({ ...liveConfig, keys: redisKeys(liveConfig.redisPrefix), log, consumer: config.consumer }) : undefined;
   await liveTiming?.start();
-  const admin = await startAdminServer({ port: config.adminPort, host: config.adminHost, registry: connector.registry, health: () => connector.health() });
+  const admin = await startAdminServer({ port: config.adminPort, host: config.adminHost, registry: connector.registry, health: () => ({ ...connector.health(), ...(commandStatus ? { commandStatus: commandStatus.health() } : {}) }) });
   log.info({ adminPort: admin.port, gateway: config.gatewayUrl, topics: routes.map((r) => `${formatTopic(r.topic)} → ${r.functions.map((f) => f.name).join(',')}`) }, 'connector ready');
   const close = once(async () => {
     await liveTiming?.close();
