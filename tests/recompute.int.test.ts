@@ -203,4 +203,19 @@ describe('recompute against Directus and Postgres', () => {
     const wpD = (await rows<{ entry: number; validated: boolean }>('waypoint_passes')).filter((p) => p.entry === D);
     expect(wpD).toEqual([expect.objectContaining({ validated: false })]);
   });
+
+  test('trm recompute runs in-process and records who asked; --via-stream only requests', async () => {
+    const { command } = await import('../cli/src/commands/recompute.ts');
+    const prefix = `t:cli:${sc.stage}:`;
+    const env = { DATABASE_URL: trm().directusDatabaseUrl, DIRECTUS_URL: trm().directusUrl, DIRECTUS_TOKEN: trm().serviceToken, REDIS_URL: trm().redisUrl, TRM_REDIS_PREFIX: prefix, RECOMPUTE_PENALTIES: 'false', PATH: process.env.PATH };
+    expect(await command.run({ values: { stage: String(sc.stage), quiet: true, by: 'cli-test', reason: 'manual check' }, positionals: [] }, env)).toBe(0);
+    const runs = await adminApi().request<{ status: string; reason: string; scope: string }[]>('GET', `/items/recompute_runs?filter=${encodeURIComponent(JSON.stringify({ requested_by: { _eq: 'cli-test' } }))}`);
+    expect(runs).toEqual([expect.objectContaining({ status: 'done', reason: 'manual check', scope: 'stage' })]);
+    expect(await command.run({ values: { device: devA, 'via-stream': true, from: iso(T0), to: iso(T0 + 60_000) }, positionals: [] }, env)).toBe(0);
+    const entries = await redis.xrange(redisKeys(prefix).recomputeRequests, '-', '+');
+    expect(entries).toHaveLength(1);
+    expect(entries[0][1]).toEqual(expect.arrayContaining(['scope', 'device', 'id', devA]));
+    await redis.del(redisKeys(prefix).recomputeRequests);
+    expect(await command.run({ values: { stage: '1', entry: '2' }, positionals: [] }, env)).toBe(2);
+  });
 });
