@@ -187,6 +187,37 @@ describe('device commands end to end', () => {
     expect(health.commandStatus!.handled).toBeGreaterThanOrEqual(3); // online, sent, responded
   });
 
+  test('the official sees the command move to responded over Directus’s WebSocket, as the SPA does', async () => {
+    const w = await world('ws');
+    device(w.imei);
+    await expect.poll(online(w.imei), POLL).toBe(true);
+    const ws = new WebSocket(`${trm().directusUrl.replace(/^http/, 'ws')}/websocket`);
+    const messages: { type: string; event?: string; status?: string; data?: { id: string; status: string; response: string | null }[] }[] = [];
+    ws.addEventListener('message', (m) => {
+      const msg = JSON.parse(String(m.data)) as (typeof messages)[number];
+      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
+      messages.push(msg);
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        ws.addEventListener('open', resolve, { once: true });
+        ws.addEventListener('error', reject, { once: true });
+      });
+      ws.send(JSON.stringify({ type: 'auth', access_token: w.official.accessToken }));
+      await expect.poll(() => messages.some((m) => m.type === 'auth' && m.status === 'ok'), POLL).toBe(true);
+      ws.send(JSON.stringify({ type: 'subscribe', collection: 'commands', query: { fields: ['id', 'status', 'response'] } }));
+      await expect.poll(() => messages.some((m) => m.type === 'subscription' && m.event === 'init'), POLL).toBe(true);
+
+      const created = await create(w.official, { device: w.imei, template: 'getinfo' });
+      const updates = () => messages.filter((m) => m.type === 'subscription' && m.event === 'update').flatMap((m) => m.data ?? []).filter((d) => d.id === created.id);
+      await expect.poll(() => updates().some((d) => d.status === 'responded'), POLL).toBe(true);
+      expect(updates().find((d) => d.status === 'responded')).toMatchObject({ response: 'ok:getinfo' });
+      expect(updates().map((d) => d.status)).toEqual(expect.arrayContaining(['routed', 'sent', 'responded']));
+    } finally {
+      ws.close();
+    }
+  });
+
   test('offline then delivered on connect: the command waits queued and is sent when the device logs in', async () => {
     const w = await world('offline');
     const created = await create(w.official, { device: w.imei, template: 'getver' });
