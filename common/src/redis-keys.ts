@@ -20,6 +20,10 @@ export interface RedisKeys {
   commandEvents: string;
   /** key with TTL: which ingest instance holds the device's socket */
   deviceRoute(imei: string): string;
+  /** string with TTL: held while one router (route-command, status consumer, sweep) changes a command */
+  commandLock(commandId: string): string;
+  /** counter with TTL: commands accepted for a device in the current rate window */
+  commandRate(imei: string): string;
   /** stream: safety alerts raised from telemetry */
   alerts: string;
   /** BullMQ queue names (BullMQ adds its own `bull:` prefix) */
@@ -39,6 +43,8 @@ export function redisKeys(prefix = ''): RedisKeys {
     commands: (instance) => `${prefix}commands:${instance}`,
     commandEvents: `${prefix}commands:events`,
     deviceRoute: (imei) => `${prefix}device:route:${imei}`,
+    commandLock: (id) => `${prefix}commands:lock:${id}`,
+    commandRate: (imei) => `${prefix}commands:rate:${imei}`,
     alerts: `${prefix}safety:alerts`,
     queues: { deviceCommands: 'device-commands', startOrders: 'start-orders', penalties: 'evaluate-penalties' },
     bullPrefix: `${prefix}bull`,

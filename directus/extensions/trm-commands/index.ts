@@ -24,7 +24,6 @@ import { createRedis } from '../../../common/src/redis.ts';
 import { redisKeys } from '../../../common/src/redis-keys.ts';
 import { enqueueDeviceCommand } from '../../../common/src/triggers.ts';
 import { CommandError, CommandErrorCode, HTTP_STATUS } from '../../../functions/src/route-command/errors.ts';
-import { commandKeys } from '../../../functions/src/route-command/keys.ts';
 import { DEFAULT_TTL_S, expiresAt, MAX_TTL_S, MIN_TTL_S } from '../../../functions/src/route-command/lifecycle.ts';
 import { checkTemplateKey, normaliseArgs, placeholders, renderCommand } from '../../../functions/src/route-command/template.ts';
 
@@ -115,7 +114,6 @@ function ttlOf(raw: unknown): number {
 
 export default function register({ filter, action }: Register, { env, logger }: Extension): void {
   const keys = redisKeys(String(env.TRM_REDIS_PREFIX ?? ''));
-  const ckeys = commandKeys(keys);
   const redisUrl = String(env.TRM_REDIS_URL ?? 'redis://127.0.0.1:6379');
   const rateLimit = Number(env.TRM_COMMANDS_RATE_LIMIT ?? 10);
   const rateWindowS = Number(env.TRM_COMMANDS_RATE_WINDOW_S ?? 60);
@@ -158,7 +156,7 @@ export default function register({ filter, action }: Register, { env, logger }: 
     // counted last, so refused attempts do not use up the device's budget
     let count: number;
     try {
-      count = Number(await withTimeout(redis.eval(RATE, 1, ckeys.rate(imei), String(rateWindowS)) as Promise<number>, 'rate limit'));
+      count = Number(await withTimeout(redis.eval(RATE, 1, keys.commandRate(imei), String(rateWindowS)) as Promise<number>, 'rate limit'));
     } catch (error) {
       refuse(CommandErrorCode.UNAVAILABLE, `commands are unavailable: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -17,7 +17,6 @@ import { TrmError } from '../../../common/src/errors.ts';
 import { CONTROL_STREAM_MAXLEN, type RedisKeys } from '../../../common/src/redis-keys.ts';
 import type { CommandStore } from './directus-store.ts';
 import { CommandErrorCode } from './errors.ts';
-import { commandKeys } from './keys.ts';
 import { applyEvent, decideRoute, expiredPatch, isExpired, isTerminal, requeuePatch, routedPatch, type RouteDecision, type StatusEvent } from './lifecycle.ts';
 
 export interface RouterDeps {
@@ -46,7 +45,7 @@ export class LockBusyError extends TrmError {
 }
 
 export async function withCommandLock<T>(deps: RouterDeps, id: string, fn: () => Promise<T>): Promise<T> {
-  const key = commandKeys(deps.keys).lock(id);
+  const key = deps.keys.commandLock(id);
   const token = randomUUID();
   const lockMs = deps.lockMs ?? 15_000;
   const deadline = Date.now() + (deps.lockWaitMs ?? 10_000);
