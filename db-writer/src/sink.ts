@@ -1,15 +1,22 @@
 /**
  * The Postgres side: one batch of rows → `positions`, idempotent on (imei, ts), in one
- * transaction. Two set-based strategies, measured by bench/writer.bench.ts (docs/writer.md):
+ * transaction. Layout (db-init/002_positions.sql, `trm_positions_layout()`):
+ *
+ *  - `inheritance` (no TimescaleDB): one child table per UTC day, unique (imei, ts) in each.
+ *    The parent's routing trigger works row by row (dynamic SQL per row, far too slow for the
+ *    hot path), so the writer inserts straight into the day's child, `positions_YYYYMMDD`,
+ *    which it creates first with `trm_ensure_position_partitions` (days already ensured are
+ *    cached; a child that vanished — 42P01 — or a row outside its CHECK — 23514 — clears the
+ *    cache and the batch is retried once).
+ *  - `timescale`: the hypertable itself (chunks are TimescaleDB's business).
+ *
+ * Two set-based strategies, measured by bench/writer.bench.ts (docs/writer.md):
  *
  *  - `copy`   (default): COPY the batch into a per-connection temp staging table
- *             (ON COMMIT DELETE ROWS), then one named `INSERT … SELECT … ON CONFLICT (imei, ts)
- *             DO NOTHING`, then COMMIT.
- *  - `unnest`: one named `INSERT … SELECT … FROM unnest($1::text[], …) ON CONFLICT DO NOTHING`.
- *
- * Before inserting, the UTC days the batch touches get their partitions
- * (`trm_ensure_position_partitions`, a no-op under TimescaleDB); days already ensured are
- * cached, and "no partition of relation" (23514) clears the cache and retries once.
+ *             (ON COMMIT DELETE ROWS), then per day one named `INSERT … SELECT … ON CONFLICT
+ *             (imei, ts) DO NOTHING`, then COMMIT.
+ *  - `unnest`: per day one named `INSERT … SELECT … FROM unnest($1::text[], …) ON CONFLICT
+ *             DO NOTHING`, in one transaction.
  */
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
@@ -27,6 +34,7 @@ export interface PositionSink {
   write(rows: readonly PositionRow[]): Promise<WriteResult>;
 }
 
+const DAY_MS = 86_400_000;
 const ms = (column: string) => `'epoch'::timestamptz + ${column} * interval '1 millisecond'`;
 const TARGET = 'imei, ts, lat, lon, alt, speed, heading, sats, priority, event_io, io, fix, rx, src';
 const SOURCE = `imei, ${ms('ts_ms')}, lat, lon, alt, speed, heading, sats, priority, event_io, io, fix, ${ms('rx_ms')}, src`;
@@ -38,68 +46,100 @@ const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS trm_writer_stage (
   rx_ms bigint, src text
 ) ON COMMIT DELETE ROWS`;
 const COPY_STAGE = `COPY trm_writer_stage (${STAGE_COLUMNS.join(', ')}) FROM STDIN`;
-const INSERT_FROM_STAGE: pg.QueryConfig = {
-  name: 'trm_writer_insert_stage',
-  text: `INSERT INTO positions (${TARGET}) SELECT ${SOURCE} FROM trm_writer_stage ON CONFLICT (imei, ts) DO NOTHING`,
-};
-const INSERT_UNNEST = {
-  name: 'trm_writer_insert_unnest',
-  text: `INSERT INTO positions (${TARGET}) SELECT ${SOURCE} FROM unnest(
+const UNNEST = `unnest(
     $1::text[], $2::int8[], $3::float8[], $4::float8[], $5::float4[], $6::float4[], $7::float4[],
     $8::int2[], $9::int2[], $10::int4[], $11::jsonb[], $12::bool[], $13::int8[], $14::text[]
-  ) AS u(${STAGE_COLUMNS.join(', ')}) ON CONFLICT (imei, ts) DO NOTHING`,
-};
+  ) AS u(${STAGE_COLUMNS.join(', ')})`;
 const ENSURE = { name: 'trm_writer_ensure_day', text: 'SELECT trm_ensure_position_partitions($1::date, 1)' };
+const LAYOUT = `SELECT CASE WHEN to_regproc('trm_positions_layout') IS NULL THEN 'parent' ELSE trm_positions_layout() END AS layout`;
+
+/** positions_YYYYMMDD, as trm_position_partition_name() names it */
+export function childTable(day: number): string {
+  return `positions_${new Date(day * DAY_MS).toISOString().slice(0, 10).replace(/-/g, '')}`;
+}
+
+type Layout = 'inheritance' | 'timescale' | 'parent';
 
 export function createPgSink(pool: pg.Pool, options: { mode: SqlMode }): PositionSink {
   const ensuredDays = new Set<number>();
   const staged = new WeakSet<pg.PoolClient>();
+  let layout: Layout | undefined;
 
-  async function ensureDays(client: pg.PoolClient, rows: readonly PositionRow[]): Promise<void> {
-    const days = new Set<number>();
-    for (const r of rows) days.add(utcDay(r.tsMs));
+  /** rows grouped by the table they go to: the day's child, or positions itself */
+  function byTarget(rows: readonly PositionRow[]): Map<string, { day: number | null; rows: PositionRow[] }> {
+    const out = new Map<string, { day: number | null; rows: PositionRow[] }>();
+    for (const row of rows) {
+      const day = layout === 'inheritance' ? utcDay(row.tsMs) : null;
+      const table = day === null ? 'positions' : childTable(day);
+      let group = out.get(table);
+      if (!group) out.set(table, (group = { day, rows: [] }));
+      group.rows.push(row);
+    }
+    return out;
+  }
+
+  async function ensureDays(client: pg.PoolClient, days: Iterable<number>): Promise<void> {
     for (const day of days) {
       if (ensuredDays.has(day)) continue;
-      await client.query({ ...ENSURE, values: [new Date(day * 86_400_000).toISOString().slice(0, 10)] });
+      await client.query({ ...ENSURE, values: [new Date(day * DAY_MS).toISOString().slice(0, 10)] });
       ensuredDays.add(day);
     }
   }
 
-  async function insertCopy(client: pg.PoolClient, rows: readonly PositionRow[]): Promise<number> {
-    if (!staged.has(client)) {
+  async function insertCopy(client: pg.PoolClient, rows: readonly PositionRow[], targets: ReturnType<typeof byTarget>): Promise<number> {
+    const copy = client.query(copyFrom(COPY_STAGE));
+    copy.end(copyText(rows));
+    await finished(copy);
+    let inserted = 0;
+    for (const [table, { day }] of targets) {
+      // one batch is nearly always one day: then the whole stage goes to one child
+      const where = day === null || targets.size === 1 ? '' : ` WHERE ts_ms >= ${day * DAY_MS} AND ts_ms < ${(day + 1) * DAY_MS}`;
+      const name = `trm_writer_stage_${table}${where ? '_w' : ''}`;
+      const result = await client.query({ name, text: `INSERT INTO ${table} (${TARGET}) SELECT ${SOURCE} FROM trm_writer_stage${where} ON CONFLICT (imei, ts) DO NOTHING` });
+      inserted += result.rowCount ?? 0;
+    }
+    return inserted;
+  }
+
+  async function insertUnnest(client: pg.PoolClient, _rows: readonly PositionRow[], targets: ReturnType<typeof byTarget>): Promise<number> {
+    let inserted = 0;
+    for (const [table, group] of targets) {
+      const n = group.rows.length;
+      const cols: unknown[][] = STAGE_COLUMNS.map(() => new Array(n));
+      for (let i = 0; i < n; i++) {
+        const r = group.rows[i];
+        cols[0][i] = r.imei; cols[1][i] = r.tsMs; cols[2][i] = r.lat; cols[3][i] = r.lon;
+        cols[4][i] = r.alt; cols[5][i] = r.speedKmh; cols[6][i] = r.heading; cols[7][i] = r.sats;
+        cols[8][i] = r.priority; cols[9][i] = r.eventIo; cols[10][i] = r.io; cols[11][i] = r.fix;
+        cols[12][i] = r.rxMs; cols[13][i] = r.src;
+      }
+      const result = await client.query({ name: `trm_writer_unnest_${table}`, text: `INSERT INTO ${table} (${TARGET}) SELECT ${SOURCE} FROM ${UNNEST} ON CONFLICT (imei, ts) DO NOTHING`, values: cols });
+      inserted += result.rowCount ?? 0;
+    }
+    return inserted;
+  }
+
+  const insert = options.mode === 'unnest' ? insertUnnest : insertCopy;
+
+  async function transaction(client: pg.PoolClient, rows: readonly PositionRow[]): Promise<number> {
+    const targets = byTarget(rows);
+    const days = [...targets.values()].flatMap((t) => (t.day === null ? [] : [t.day]));
+    await ensureDays(client, days);
+    if (options.mode === 'copy' && !staged.has(client)) {
+      // outside the transaction: a rollback must not take the staging table with it
       await client.query(CREATE_STAGE);
       staged.add(client);
     }
     await client.query('BEGIN');
     try {
-      const copy = client.query(copyFrom(COPY_STAGE));
-      copy.end(copyText(rows));
-      await finished(copy);
-      const result = await client.query(INSERT_FROM_STAGE);
+      const inserted = await insert(client, rows, targets);
       await client.query('COMMIT');
-      return result.rowCount ?? 0;
+      return inserted;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     }
   }
-
-  async function insertUnnest(client: pg.PoolClient, rows: readonly PositionRow[]): Promise<number> {
-    const n = rows.length;
-    const cols: unknown[][] = STAGE_COLUMNS.map(() => new Array(n));
-    for (let i = 0; i < n; i++) {
-      const r = rows[i];
-      cols[0][i] = r.imei; cols[1][i] = r.tsMs; cols[2][i] = r.lat; cols[3][i] = r.lon;
-      cols[4][i] = r.alt; cols[5][i] = r.speedKmh; cols[6][i] = r.heading; cols[7][i] = r.sats;
-      cols[8][i] = r.priority; cols[9][i] = r.eventIo; cols[10][i] = r.io; cols[11][i] = r.fix;
-      cols[12][i] = r.rxMs; cols[13][i] = r.src;
-    }
-    // a single statement: atomic, and committed when it returns
-    const result = await client.query({ ...INSERT_UNNEST, values: cols });
-    return result.rowCount ?? 0;
-  }
-
-  const insert = options.mode === 'unnest' ? insertUnnest : insertCopy;
 
   return {
     async write(rows) {
@@ -107,15 +147,16 @@ export function createPgSink(pool: pg.Pool, options: { mode: SqlMode }): Positio
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
-        await ensureDays(client, rows);
+        layout ??= (await client.query<{ layout: Layout }>(LAYOUT)).rows[0].layout;
         try {
-          return { inserted: await insert(client, rows) };
+          return { inserted: await transaction(client, rows) };
         } catch (error) {
-          if ((error as { code?: string }).code !== '23514') throw error;
-          // a partition vanished (retention dropped it) or was never made: ensure and retry once
+          const code = (error as { code?: string }).code;
+          if (code !== '42P01' && code !== '23514') throw error;
+          // a child vanished (retention dropped it) or the layout changed: look again, once
           ensuredDays.clear();
-          await ensureDays(client, rows);
-          return { inserted: await insert(client, rows) };
+          layout = (await client.query<{ layout: Layout }>(LAYOUT)).rows[0].layout;
+          return { inserted: await transaction(client, rows) };
         }
       } catch (error) {
         // a failed connection must not go back to the pool; a data error leaves it usable

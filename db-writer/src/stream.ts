@@ -51,6 +51,16 @@ function toEntries(raw: unknown): StreamEntry[] {
   return (raw as [string, string[] | null][]).map(([id, fields]) => ({ id, fields }));
 }
 
+/**
+ * The entries of the one stream an XREAD/XREADGROUP asked for. RESP2 answers
+ * [[key, entries]]; ioredis 6 hands a map reply over flattened, [key, entries].
+ */
+export function streamReply(reply: unknown): unknown {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  if (typeof reply[0] === 'string' || Buffer.isBuffer(reply[0])) return reply[1];
+  return (reply[0] as unknown[])[1];
+}
+
 function pairs(flat: unknown[]): Map<string, unknown> {
   const m = new Map<string, unknown>();
   for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), flat[i + 1]);
@@ -81,9 +91,7 @@ export function createPositionStream(options: { redis: Redis; blocking: Redis; k
       await ensureGroup();
       return [];
     }
-    if (!reply) return [];
-    const [, entries] = (reply as [string, unknown][])[0];
-    return toEntries(entries);
+    return toEntries(streamReply(reply));
   }
 
   return {
