@@ -1,104 +1,12 @@
 /**
- * The recompute's Directus adapter: REST over fetch with the service token. Reads use
- * `limit=-1`; writes use the batch endpoints (POST an array, PATCH an array of items carrying
- * their primary key, DELETE an array of keys) in chunks of `batchSize`, so Directus runs its
- * hooks and pushes the changes over its WebSocket. The only module of the recompute that speaks
- * HTTP.
+ * The recompute's Directus client: the shared adapter (../directus-io/directus-api.ts) with the
+ * recompute's error code, RECOMPUTE_ERR_DIRECTUS (docs/recompute.md, "Errors").
  */
-import { RECOMPUTE_ERR, RecomputeError } from './errors.ts';
+import { directusApi as sharedDirectusApi, type DirectusApi, type DirectusApiOptions } from '../directus-io/directus-api.ts';
+import { RECOMPUTE_ERR } from './errors.ts';
 
-export interface DirectusApi {
-  /** GET /items/<collection> with a filter and fields; every row (limit -1) */
-  list<T>(collection: string, filter: Record<string, unknown>, fields: readonly string[], sort?: readonly string[]): Promise<T[]>;
-  get<T>(collection: string, id: number | string, fields: readonly string[]): Promise<T | undefined>;
-  createMany<T = Record<string, unknown>>(collection: string, rows: readonly Record<string, unknown>[], fields?: readonly string[]): Promise<T[]>;
-  updateMany(collection: string, rows: readonly ({ id: number | string } & Record<string, unknown>)[]): Promise<void>;
-  deleteMany(collection: string, ids: readonly (number | string)[]): Promise<void>;
-  updateOne(collection: string, id: number | string, patch: Record<string, unknown>): Promise<void>;
-}
-
-export interface DirectusApiOptions {
-  url: string;
-  token: string;
-  /** rows per batch request (Directus's MAX_BATCH_MUTATION is 5000 in TRM) */
-  batchSize?: number;
-  /** JSON bytes per batch request (Directus's MAX_PAYLOAD_SIZE defaults to 1 MB) */
-  batchBytes?: number;
-  timeoutMs?: number;
-}
+export type { DirectusApi, DirectusApiOptions };
 
 export function directusApi(o: DirectusApiOptions): DirectusApi {
-  const base = o.url.replace(/\/+$/, '');
-  const batchSize = o.batchSize ?? 1000;
-  const timeoutMs = o.timeoutMs ?? 60_000;
-  const batchBytes = o.batchBytes ?? 768 * 1024;
-
-  /** Consecutive slices of at most batchSize rows and about batchBytes of JSON each. */
-  function* batches<T>(rows: readonly T[]): Generator<T[]> {
-    let part: T[] = [];
-    let bytes = 0;
-    for (const row of rows) {
-      const size = JSON.stringify(row).length + 1;
-      if (part.length > 0 && (part.length >= batchSize || bytes + size > batchBytes)) {
-        yield part;
-        part = [];
-        bytes = 0;
-      }
-      part.push(row);
-      bytes += size;
-    }
-    if (part.length) yield part;
-  }
-
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    } catch (cause) {
-      throw new RecomputeError(RECOMPUTE_ERR.DIRECTUS, `Directus ${method} ${path.split('?')[0]}: ${(cause as Error).message}`, { cause, retryable: true });
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      let detail = text.slice(0, 300);
-      try {
-        const first = (JSON.parse(text) as { errors?: { message: string; extensions?: { code?: string } }[] }).errors?.[0];
-        if (first) detail = `${first.extensions?.code ?? ''} ${first.message}`;
-      } catch {
-        // not JSON: keep the text
-      }
-      throw new RecomputeError(RECOMPUTE_ERR.DIRECTUS, `Directus ${method} ${path.split('?')[0]} → ${res.status} ${detail}`, { retryable: res.status >= 500 || res.status === 429, details: { status: res.status } });
-    }
-    if (res.status === 204 || text === '') return undefined as T;
-    return (JSON.parse(text) as { data: T }).data;
-  }
-
-  const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
-
-  return {
-    list<T>(collection: string, filter: Record<string, unknown>, fields: readonly string[], sort?: readonly string[]) {
-      const params: Record<string, string> = { limit: '-1', fields: fields.join(','), filter: JSON.stringify(filter) };
-      if (sort?.length) params.sort = sort.join(',');
-      return call<T[]>('GET', `/items/${collection}?${query(params)}`);
-    },
-    async get<T>(collection: string, id: number | string, fields: readonly string[]) {
-      const rows = await call<T[]>('GET', `/items/${collection}?${query({ limit: '1', fields: fields.join(','), filter: JSON.stringify({ id: { _eq: id } }) })}`);
-      return rows[0];
-    },
-    async createMany<T>(collection: string, rows: readonly Record<string, unknown>[], fields: readonly string[] = ['id']) {
-      const out: T[] = [];
-      for (const part of batches(rows)) out.push(...(await call<T[]>('POST', `/items/${collection}?${query({ fields: fields.join(',') })}`, part)));
-      return out;
-    },
-    async updateMany(collection, rows) {
-      for (const part of batches(rows)) await call('PATCH', `/items/${collection}?fields=id`, part);
-    },
-    async deleteMany(collection, ids) {
-      for (const part of batches(ids)) await call('DELETE', `/items/${collection}`, part);
-    },
-    async updateOne(collection, id, patch) {
-      await call('PATCH', `/items/${collection}/${encodeURIComponent(String(id))}?fields=id`, patch);
-    },
-  };
+  return sharedDirectusApi({ errorCode: RECOMPUTE_ERR.DIRECTUS, ...o });
 }

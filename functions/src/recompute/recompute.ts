@@ -18,8 +18,9 @@ import type pg from 'pg';
 import type { PenaltyEvaluationRequest, RecomputeRequest } from '../../../common/src/triggers.ts';
 import { computeEntryStage, type TimingIssue, type TimingOptions } from '../core/timing/index.ts';
 import { buildStageCourse, type CourseNote, type StageRow } from './course.ts';
-import { diffRows, type Diff } from './diff.ts';
-import type { DirectusApi } from './directus-api.ts';
+import { diffRows, type Diff } from '../directus-io/diff.ts';
+import type { DirectusApi } from '../directus-io/directus-api.ts';
+import { writeDiff } from '../directus-io/write.ts';
 import { readFixes } from './fixes.ts';
 import { entryRows, fixLookup, type EntryRows } from './rows.ts';
 import { overlaps, stageSpan, type Span, type SpanOptions } from './span.ts';
@@ -252,10 +253,7 @@ async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number):
     for (const row of diff.create) changedEntries.add(row.entry);
     for (const row of diff.update) changedEntries.add(storedEntry.get(row.id)!);
     for (const id of diff.delete) changedEntries.add(storedEntry.get(id)!);
-    if (diff.delete.length) await api.deleteMany(collection, diff.delete);
-    if (diff.update.length) await api.updateMany(collection, diff.update);
-    if (diff.create.length) await api.createMany(collection, diff.create as unknown as Record<string, unknown>[]);
-    stageSummary.changed[collection] = { created: diff.create.length, updated: diff.update.length, deleted: diff.delete.length, unchanged: diff.unchanged };
+    stageSummary.changed[collection] = await writeDiff(api, collection, diff);
   }
   deps.onProgress?.({ type: 'stage-done', stage: stage.id, code: stage.code, changed: stageSummary.changed });
   return { stageSummary, changedEntries };

@@ -5,7 +5,7 @@
 import type { RecomputeRequest } from '../../../common/src/triggers.ts';
 import type { CourseRows, GeofenceRow, SpeedZoneRow, StageRow, WaypointRow } from './course.ts';
 import { SPEED_INFRINGEMENT_FIELDS, STAGE_TIME_FIELDS, WAYPOINT_PASS_FIELDS, type StoredRow } from './diff.ts';
-import type { DirectusApi } from './directus-api.ts';
+import type { DirectusApi } from '../directus-io/directus-api.ts';
 import { notFound } from './errors.ts';
 
 export interface EventRow {
