@@ -146,6 +146,12 @@ export function createPgSink(pool: pg.Pool, options: { mode: SqlMode }): Positio
       if (rows.length === 0) return { inserted: 0 };
       const client = await pool.connect();
       let broken: Error | undefined;
+      // the server going away between two queries surfaces as an 'error' event on the client,
+      // which the pool only listens to while the client is idle: without this, a crash
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', onError);
       try {
         layout ??= (await client.query<{ layout: Layout }>(LAYOUT)).rows[0].layout;
         try {
@@ -164,6 +170,7 @@ export function createPgSink(pool: pg.Pool, options: { mode: SqlMode }): Positio
         if (!code || !/^(22|23|54)/.test(code)) broken = error as Error;
         throw error;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
