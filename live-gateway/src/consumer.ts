@@ -20,6 +20,18 @@ export interface LiveConsumer {
   close(): Promise<void>;
 }
 
+type RawEntry = [string, string[] | null];
+
+/**
+ * The entries of the one stream XREADGROUP asked for: RESP2 answers [[key, entries]]; ioredis 6
+ * hands a RESP3 map reply over flattened, [key, entries].
+ */
+export function streamEntries(reply: unknown): RawEntry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const entries = typeof reply[0] === 'string' || Buffer.isBuffer(reply[0]) ? reply[1] : (reply[0] as unknown[])[1];
+  return Array.isArray(entries) ? (entries as RawEntry[]) : [];
+}
+
 export function liveGroupName(instance: string): string {
   return `live-broadcast-${instance}`;
 }
@@ -62,7 +74,7 @@ export function createLiveConsumer(options: {
     }
     healthy = true;
     if (!reply) return;
-    const entries = (reply as [string, [string, string[] | null][]][])[0][1];
+    const entries = streamEntries(reply);
     const ids: string[] = new Array(entries.length);
     const positions: StreamPosition[] = [];
     for (let i = 0; i < entries.length; i++) {

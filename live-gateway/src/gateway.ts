@@ -50,8 +50,11 @@ export interface Gateway {
   start(): Promise<void>;
   /** reloads the event map now (tests; the timer does it every eventMapRefreshMs) */
   refreshEventMap(): Promise<void>;
-  /** one permission re-check round now (tests; the timer does it every recheckIntervalMs) */
-  recheckAll(): Promise<void>;
+  /**
+   * One permission re-check round now (the timer does it every recheckIntervalMs, reusing
+   * answers younger than half an interval); tests pass maxAgeMs 0 to ask Directus again.
+   */
+  recheckAll(maxAgeMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -193,10 +196,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     eventMap.replace(await loadEntryRows(deps.pool), now());
   }
 
-  async function recheckAll(): Promise<void> {
+  // answers younger than half an interval are reused: one Directus call per (user, event)
+  async function recheckAll(maxAgeMs = config.recheckIntervalMs / 2): Promise<void> {
     access.prune(now());
-    // answers younger than half an interval are reused: one Directus call per (user, event)
-    const maxAgeMs = config.recheckIntervalMs / 2;
     await Promise.all([...connections.values()].map(({ conn }) => conn.recheck(maxAgeMs)));
   }
 
@@ -231,7 +233,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       }
       await consumer.start();
       every(config.eventMapRefreshMs, 'event map refresh', refreshEventMap);
-      every(config.recheckIntervalMs, 'permission re-check', recheckAll);
+      every(config.recheckIntervalMs, 'permission re-check', () => recheckAll());
       every(50, 'slow-client tick', () => hub.tick(now()));
       every(config.pingIntervalMs, 'ping', () => {
         for (const [socket, state] of connections) {

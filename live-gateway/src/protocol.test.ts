@@ -53,3 +53,17 @@ describe('parseStreamFields', () => {
     expect(parseStreamFields(flat)).toBeNull();
   });
 });
+
+describe('streamEntries (consumer.ts)', () => {
+  test.each([
+    ['RESP2 [[key, entries]]', [['k', [['1-0', ['imei', '1']]]]]],
+    ['ioredis 6 flattened map [key, entries]', ['k', [['1-0', ['imei', '1']]]]],
+  ])('%s', async (_name, reply) => {
+    const { streamEntries } = await import('./consumer.ts');
+    expect(streamEntries(reply)).toEqual([['1-0', ['imei', '1']]]);
+  });
+  test('null reply (BLOCK timed out) is empty', async () => {
+    const { streamEntries } = await import('./consumer.ts');
+    expect(streamEntries(null)).toEqual([]);
+  });
+});

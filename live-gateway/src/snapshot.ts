@@ -8,7 +8,7 @@ import type { LivePosition } from './protocol.ts';
 
 const SQL = `
 SELECT en.id AS entry, en.event, en.number, en.crew, en.device AS imei,
-       (extract(epoch FROM p.ts) * 1000)::float8 AS ts, p.lat, p.lon,
+       floor(extract(epoch FROM p.ts) * 1000)::float8 AS ts, p.lat, p.lon,
        p.speed::float8 AS speed, p.heading::float8 AS heading, p.alt::float8 AS alt, p.sats::int AS sats
 FROM entries en
 CROSS JOIN LATERAL (

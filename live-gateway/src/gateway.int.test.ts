@@ -1,0 +1,330 @@
+/**
+ * Issue 9 against the real Directus, Postgres and Redis of the run: who may follow which
+ * event, snapshot then live positions, token expiry and in-band re-auth, revocation on
+ * re-check, Directus down, two gateway instances, assignment changes.
+ */
+import { randomBytes } from 'node:crypto';
+import { SignJWT, UnsecuredJWT } from 'jose';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createPool } from '../../common/src/pg.ts';
+import { createRedis } from '../../common/src/redis.ts';
+import { silentLogger } from '../../common/src/log.ts';
+import { createTestRedis, type TestRedis } from '../../common/src/testing/redis.ts';
+import { adminApi, createOrg, createUser, trm, type TestOrg, type TestUser } from '../../tests/directus-client.ts';
+import { loadGatewayConfig } from './config.ts';
+import { createDirectusClient, type DirectusClient } from './directus.ts';
+import { gwError } from './errors.ts';
+import { buildGateway, type Gateway } from './gateway.ts';
+import { WsTestClient, type Msg } from './testing/ws-client.ts';
+
+let tr: TestRedis;
+let pool: pg.Pool;
+const gateways: Gateway[] = [];
+const clients: WsTestClient[] = [];
+
+async function startGateway(env: Record<string, string> = {}, directus?: DirectusClient): Promise<{ gw: Gateway; url: string }> {
+  const t = trm();
+  const config = loadGatewayConfig({
+    LIVE_PORT: '0',
+    LIVE_HOST: '127.0.0.1',
+    DATABASE_URL: t.directusDatabaseUrl,
+    REDIS_URL: tr.url,
+    TRM_REDIS_PREFIX: tr.keys.prefix,
+    DIRECTUS_URL: t.directusUrl,
+    DIRECTUS_SECRET: t.directusSecret,
+    DIRECTUS_TOKEN: t.serviceToken,
+    LIVE_INSTANCE: `test-${randomBytes(3).toString('hex')}`,
+    LIVE_READ_BLOCK_MS: '200',
+    ...env,
+  });
+  const gw = await buildGateway({ config, redis: createRedis(tr.url), blocking: createRedis(tr.url), pool, log: silentLogger(), directus });
+  await gw.start();
+  await gw.app.listen({ port: 0, host: '127.0.0.1' });
+  gateways.push(gw);
+  const { port } = gw.app.server.address() as { port: number };
+  return { gw, url: `ws://127.0.0.1:${port}/live` };
+}
+
+async function connect(url: string, token?: string, via: 'header' | 'query' = 'header'): Promise<WsTestClient> {
+  const target = token && via === 'query' ? `${url}?access_token=${encodeURIComponent(token)}` : url;
+  const client = await WsTestClient.open(target, token && via === 'header' ? { authorization: `Bearer ${token}` } : {});
+  clients.push(client);
+  return client;
+}
+
+function imei(): string {
+  return `35${Date.now().toString().slice(-7)}${randomBytes(3).readUIntBE(0, 3).toString().padStart(6, '0')}`.slice(0, 15);
+}
+
+let tsCounter = Date.now() - 60_000;
+async function publish(deviceImei: string, extra: Record<string, string> = {}): Promise<number> {
+  const ts = ++tsCounter;
+  const fields = { imei: deviceImei, ts: String(ts), lat: '41.1', lon: '19.9', alt: '100', speed: '72', heading: '180', sats: '11', priority: '0', event: '0', io: '{}', rx: String(Date.now()), src: 'test', fix: '1', codec: '8E', ...extra };
+  await tr.redis.xadd(tr.keys.positions, '*', ...Object.entries(fields).flat());
+  return ts;
+}
+
+const isPosition = (event: number, deviceImei?: string) => (m: Msg) => m.type === 'position' && m.event === event && (deviceImei === undefined || m.imei === deviceImei);
+const isError = (code: string) => (m: Msg) => m.type === 'error' && m.code === code;
+
+let orgA: TestOrg;
+let orgB: TestOrg;
+let eventA: number;
+let eventB: number;
+let eventPublic: number;
+let userA: TestUser;
+let entryA: number;
+const imeiA = imei();
+const imeiA2 = imei();
+const imeiB = imei();
+const imeiPublic = imei();
+
+beforeAll(async () => {
+  const t = trm();
+  tr = await createTestRedis('live');
+  pool = createPool(t.directusDatabaseUrl, process.env, { max: 4 });
+  orgA = await createOrg('live-a');
+  orgB = await createOrg('live-b');
+  const admin = adminApi();
+  eventA = (await admin.request<{ id: number }>('POST', '/items/events', { organization: orgA.id, name: 'Live A' })).id;
+  eventB = (await admin.request<{ id: number }>('POST', '/items/events', { organization: orgB.id, name: 'Live B' })).id;
+  eventPublic = (await admin.request<{ id: number }>('POST', '/items/events', { organization: orgB.id, name: 'Live public', public_live: true })).id;
+  await admin.request('POST', '/items/devices', [
+    { imei: imeiA, organization: orgA.id },
+    { imei: imeiA2, organization: orgA.id },
+    { imei: imeiB, organization: orgB.id },
+    { imei: imeiPublic, organization: orgB.id },
+  ]);
+  entryA = (await admin.request<{ id: number }>('POST', '/items/entries', { event: eventA, number: 101, crew: 'Crew A', device: imeiA })).id;
+  await admin.request('POST', '/items/entries', { event: eventA, number: 102, crew: 'Crew A2' });
+  await admin.request('POST', '/items/entries', { event: eventB, number: 201, device: imeiB });
+  await admin.request('POST', '/items/entries', { event: eventPublic, number: 301, device: imeiPublic });
+  // last known positions for the snapshot: the newest fix wins, a faulty newer one is ignored
+  await pool.query(
+    `INSERT INTO positions (imei, ts, lat, lon, speed, heading, alt, sats, fix, faulty) VALUES
+     ($1, now() - interval '10 minutes', 41.0, 19.0, 50, 90, 100, 9, true, false),
+     ($1, now() - interval '5 minutes', 41.5, 19.5, 60, 95, 110, 10, true, false),
+     ($1, now() - interval '1 minute', 0, 0, 0, 0, 0, 0, true, true)`,
+    [imeiA],
+  );
+  userA = await createUser('Viewer', orgA.id, 'live-viewer-a');
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  for (const gw of gateways) await gw.close();
+  await pool?.end();
+  await tr?.cleanup();
+});
+
+describe('subscribe authorisation', () => {
+  let url: string;
+  beforeAll(async () => {
+    ({ url } = await startGateway());
+  });
+
+  test('allowed: own organisation → snapshot of the last fix, then live positions with entry and number', async () => {
+    const c = await connect(url, userA.accessToken);
+    await c.nextType('authenticated');
+    c.send({ type: 'subscribe', event: eventA });
+    const snapshot = await c.nextType('snapshot');
+    expect(snapshot).toMatchObject({ event: eventA });
+    const positions = snapshot.positions as Msg[];
+    expect(positions).toHaveLength(1); // the entry without a device has no position
+    expect(positions[0]).toMatchObject({ entry: entryA, number: 101, crew: 'Crew A', imei: imeiA, lat: 41.5, lon: 19.5, speed: 60, sats: 10 });
+    const ts = await publish(imeiA);
+    const live = await c.next(isPosition(eventA, imeiA));
+    expect(live).toMatchObject({ event: eventA, entry: entryA, number: 101, imei: imeiA, ts, lat: 41.1, lon: 19.9, speed: 72, heading: 180, alt: 100, sats: 11 });
+  });
+
+  test('allowed with ?access_token= and with an in-band auth message', async () => {
+    const q = await connect(url, userA.accessToken, 'query');
+    await q.nextType('authenticated');
+    q.send({ type: 'subscribe', event: eventA });
+    await q.nextType('snapshot');
+    const m = await connect(url);
+    m.send({ type: 'auth', access_token: userA.accessToken });
+    m.send({ type: 'subscribe', event: eventA });
+    await m.nextType('authenticated');
+    await m.nextType('snapshot');
+  });
+
+  test("forbidden: another organisation's event", async () => {
+    const c = await connect(url, userA.accessToken);
+    c.send({ type: 'subscribe', event: eventB });
+    expect(await c.nextType('error')).toMatchObject({ code: 'FORBIDDEN', event: eventB });
+  });
+
+  test('unknown event → NOT_FOUND', async () => {
+    const c = await connect(url, userA.accessToken);
+    c.send({ type: 'subscribe', event: 2_000_000_000 });
+    expect(await c.nextType('error')).toMatchObject({ code: 'NOT_FOUND', event: 2_000_000_000 });
+  });
+
+  test('no token → UNAUTHENTICATED for a private event', async () => {
+    const c = await connect(url);
+    c.send({ type: 'subscribe', event: eventA });
+    expect(await c.nextType('error')).toMatchObject({ code: 'UNAUTHENTICATED', event: eventA });
+  });
+
+  test.each([
+    ['wrong signature', async () => new SignJWT({ id: userA.id, role: null, app_access: false, admin_access: false }).setProtectedHeader({ alg: 'HS256' }).setIssuer('directus').setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode('not-the-secret'))],
+    ['alg none', async () => new UnsecuredJWT({ id: userA.id }).setIssuer('directus').setIssuedAt().setExpirationTime('10m').encode()],
+    ['garbage', async () => 'not-a-token'],
+  ])('bad token (%s) → UNAUTHENTICATED, and private events stay closed', async (_name, make) => {
+    const c = await connect(url, await make());
+    expect(await c.nextType('error')).toMatchObject({ code: 'UNAUTHENTICATED' });
+    c.send({ type: 'subscribe', event: eventA });
+    expect(await c.nextType('error')).toMatchObject({ code: 'UNAUTHENTICATED', event: eventA });
+  });
+
+  test('expired token → TOKEN_EXPIRED', async () => {
+    const t = trm();
+    const expired = await new SignJWT({ id: userA.id, role: null, app_access: false, admin_access: false })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer('directus')
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(new TextEncoder().encode(t.directusSecret));
+    const c = await connect(url, expired);
+    expect(await c.nextType('error')).toMatchObject({ code: 'TOKEN_EXPIRED' });
+  });
+
+  test('public event without a token → snapshot and live positions', async () => {
+    const c = await connect(url);
+    c.send({ type: 'subscribe', event: eventPublic });
+    expect(await c.nextType('snapshot')).toMatchObject({ event: eventPublic, positions: [] });
+    await publish(imeiPublic);
+    expect(await c.next(isPosition(eventPublic, imeiPublic))).toMatchObject({ number: 301 });
+  });
+
+  test("a logged-in user of another organisation may follow a public event", async () => {
+    const c = await connect(url, userA.accessToken);
+    c.send({ type: 'subscribe', event: eventPublic });
+    await c.nextType('snapshot');
+  });
+
+  test('malformed messages → BAD_REQUEST, the connection stays usable', async () => {
+    const c = await connect(url);
+    c.send({ type: 'subscribe', event: 'x' });
+    expect(await c.nextType('error')).toMatchObject({ code: 'BAD_REQUEST' });
+    c.send({ type: 'ping' });
+    await c.nextType('pong');
+  });
+
+  test('/healthz and /metrics', async () => {
+    const base = url.replace('ws://', 'http://').replace('/live', '');
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('trm_live_messages_delivered_total');
+    expect(metrics).toContain('trm_live_errors_total{code="FORBIDDEN"}');
+  });
+});
+
+describe('sessions over time', () => {
+  test('token expiry mid-session → TOKEN_EXPIRED and private subscriptions dropped; in-band re-auth restores', async () => {
+    const t = trm();
+    const { url } = await startGateway();
+    const shortLived = await new SignJWT({ id: userA.id, role: null, app_access: false, admin_access: false })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer('directus')
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(t.directusSecret));
+    const c = await connect(url, shortLived);
+    c.send({ type: 'subscribe', event: eventA });
+    c.send({ type: 'subscribe', event: eventPublic });
+    await c.next((m) => m.type === 'snapshot' && m.event === eventA);
+    await c.next((m) => m.type === 'snapshot' && m.event === eventPublic);
+    expect(await c.next(isError('TOKEN_EXPIRED'))).toMatchObject({ events: [eventA] });
+    // the private event no longer flows, the public one does
+    await publish(imeiA);
+    await publish(imeiPublic);
+    await c.next(isPosition(eventPublic, imeiPublic));
+    expect(c.messages.filter(isPosition(eventA))).toHaveLength(0);
+    c.send({ type: 'auth', access_token: userA.accessToken });
+    c.send({ type: 'subscribe', event: eventA });
+    await c.next((m) => m.type === 'snapshot' && m.event === eventA);
+    await publish(imeiA);
+    await c.next(isPosition(eventA, imeiA));
+  });
+
+  test('permission revoked mid-session: the re-check drops the subscription', async () => {
+    const { gw, url } = await startGateway();
+    const mover = await createUser('Viewer', orgA.id, 'live-mover');
+    const c = await connect(url, mover.accessToken);
+    c.send({ type: 'subscribe', event: eventA });
+    c.send({ type: 'subscribe', event: eventPublic });
+    await c.next((m) => m.type === 'snapshot' && m.event === eventA);
+    await c.next((m) => m.type === 'snapshot' && m.event === eventPublic);
+    await publish(imeiA);
+    await c.next(isPosition(eventA, imeiA));
+    await adminApi().request('PATCH', `/users/${mover.id}`, { organization: orgB.id });
+    await gw.recheckAll(0);
+    expect(await c.next(isError('FORBIDDEN'))).toMatchObject({ event: eventA });
+    const before = c.messages.filter(isPosition(eventA)).length;
+    await publish(imeiA);
+    await publish(imeiPublic);
+    await c.next(isPosition(eventPublic, imeiPublic));
+    expect(c.messages.filter(isPosition(eventA))).toHaveLength(before);
+  });
+
+  test('Directus down: existing subscriptions keep flowing, new ones get UNAVAILABLE', async () => {
+    const t = trm();
+    const real = createDirectusClient({ url: t.directusUrl, timeoutMs: 5000 });
+    let down = false;
+    const switchable: DirectusClient = {
+      get: (path, token) => (down ? Promise.reject(gwError('UNAVAILABLE', 'Directus is unreachable')) : real.get(path, token)),
+    };
+    const { gw, url } = await startGateway({}, switchable);
+    const c = await connect(url, userA.accessToken);
+    c.send({ type: 'subscribe', event: eventA });
+    await c.nextType('snapshot');
+    down = true;
+    await gw.recheckAll(0);
+    await publish(imeiA);
+    await c.next(isPosition(eventA, imeiA));
+    const other = await connect(url, userA.accessToken);
+    other.send({ type: 'subscribe', event: eventPublic });
+    expect(await other.nextType('error')).toMatchObject({ code: 'UNAVAILABLE', event: eventPublic });
+  });
+
+  test('two gateway instances: the clients of each receive every position of their events', async () => {
+    const one = await startGateway();
+    const two = await startGateway();
+    const c1 = await connect(one.url, userA.accessToken);
+    const c2 = await connect(two.url);
+    c1.send({ type: 'subscribe', event: eventA });
+    c2.send({ type: 'subscribe', event: eventPublic });
+    await c1.nextType('snapshot');
+    await c2.nextType('snapshot');
+    const c3 = await connect(two.url, userA.accessToken);
+    c3.send({ type: 'subscribe', event: eventA });
+    await c3.nextType('snapshot');
+    const sent: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      sent.push(await publish(imeiA));
+      await publish(imeiPublic);
+    }
+    for (const c of [c1, c3]) {
+      const last = await c.next((m) => isPosition(eventA, imeiA)(m) && m.ts === sent.at(-1));
+      expect(last.entry).toBe(entryA);
+    }
+    await c2.next((m) => isPosition(eventPublic, imeiPublic)(m) && (m.ts as number) > sent.at(-1)!);
+    expect(c2.messages.filter(isPosition(eventA))).toHaveLength(0);
+  });
+
+  test('an assignment change reaches the live map on refresh', async () => {
+    const { gw, url } = await startGateway();
+    const c = await connect(url, userA.accessToken);
+    c.send({ type: 'subscribe', event: eventA });
+    await c.nextType('snapshot');
+    const entry = await adminApi().request<{ id: number }>('POST', '/items/entries', { event: eventA, number: 103, device: imeiA2 });
+    await gw.refreshEventMap();
+    await publish(imeiA2);
+    expect(await c.next(isPosition(eventA, imeiA2))).toMatchObject({ entry: entry.id, number: 103 });
+  });
+});
