@@ -140,14 +140,29 @@ export class LiveConnection {
   private expire(): void {
     if (this.session.closed || !this.identity) return;
     this.identity = null;
-    const dropped: number[] = [];
-    for (const [event, sub] of this.session.subscriptions) {
-      if (sub.public) continue;
-      this.deps.hub.unsubscribe(this.session, event);
-      dropped.push(event);
-    }
-    this.deps.onError('TOKEN_EXPIRED');
-    this.session.send(JSON.stringify({ type: 'error', code: 'TOKEN_EXPIRED', message: 'access token expired: send {"type":"auth"} with a new one and subscribe again', events: dropped }));
+    this.enqueue(async () => {
+      // what stays readable without a token (public_live) keeps flowing; Directus down: dropped
+      const dropped: number[] = [];
+      for (const [event, sub] of this.session.subscriptions) {
+        let keep = sub.public;
+        if (!keep) {
+          try {
+            keep = (await this.deps.access.decide(event, null, this.deps.now())).allowed;
+          } catch {
+            keep = false;
+          }
+        }
+        if (this.session.closed || this.identity) return; // closed, or re-authenticated meanwhile
+        if (keep) {
+          this.session.subscriptions.set(event, { public: true });
+        } else {
+          this.deps.hub.unsubscribe(this.session, event);
+          dropped.push(event);
+        }
+      }
+      this.deps.onError('TOKEN_EXPIRED');
+      this.session.send(JSON.stringify({ type: 'error', code: 'TOKEN_EXPIRED', message: 'access token expired: send {"type":"auth"} with a new one and subscribe again', events: dropped }));
+    });
   }
 
   private async subscribe(event: number): Promise<void> {

@@ -228,7 +228,8 @@ describe('sessions over time', () => {
   test('token expiry mid-session → TOKEN_EXPIRED and private subscriptions dropped; in-band re-auth restores', async () => {
     const t = trm();
     const { url } = await startGateway();
-    const shortLived = await new SignJWT({ id: userA.id, role: null, app_access: false, admin_access: false })
+    // a Directus-shaped token (claims as Directus issues them, §3 of research/directus.md)
+    const shortLived = await new SignJWT({ id: userA.id, role: t.roles.Viewer, app_access: false, admin_access: false })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer('directus')
       .setIssuedAt()
