@@ -7,10 +7,11 @@ const call = (body: string, contentType = 'application/json') =>
 const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
 
 describe('evaluate-penalties handler', () => {
-  test.each([[{ scope: 'stage', id: 3 }], [{ scope: 'entry', id: 'e1', reason: 'recomputed' }]])('valid input %j answers 501 naming issue #7', async (input) => {
+  test.each([[{ scope: 'stage', id: 3 }], [{ scope: 'entry', id: 'e1', reason: 'recomputed' }]])('valid input %j without DIRECTUS_TOKEN is a coded config error, before any I/O', async (input) => {
     const res = await call(JSON.stringify(input));
-    expect(res.status).toBe(501);
-    expect(json(res.body)).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#7' });
+    expect(res.status).toBe(500);
+    expect(json(res.body)).toMatchObject({ code: 'CONFIG_ERR_INVALID' });
+    expect(String(json(res.body).message)).toContain('DIRECTUS_TOKEN');
   });
 
   test.each([[{}], [{ scope: 'device', id: 1 }], [{ scope: 'stage', id: -1 }], [{ scope: 'stage', id: 1, reason: 7 }]])('invalid input %j is a coded 400', async (input) => {

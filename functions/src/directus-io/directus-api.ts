@@ -69,13 +69,18 @@ export function directusApi(o: DirectusApiOptions): DirectusApi {
     const text = await res.text();
     if (!res.ok) {
       let detail = text.slice(0, 300);
+      let directusCode: string | undefined;
       try {
         const first = (JSON.parse(text) as { errors?: { message: string; extensions?: { code?: string } }[] }).errors?.[0];
         if (first) detail = `${first.extensions?.code ?? ''} ${first.message}`;
+        directusCode = first?.extensions?.code;
       } catch {
         // not JSON: keep the text
       }
-      throw new TrmError(errorCode, `Directus ${method} ${path.split('?')[0]} → ${res.status} ${detail}`, { retryable: res.status >= 500 || res.status === 429, details: { status: res.status } });
+      // RECORD_NOT_UNIQUE: a concurrent run created the same natural key first; a retry re-reads
+      // the stored rows and updates instead
+      const retryable = res.status >= 500 || res.status === 429 || directusCode === 'RECORD_NOT_UNIQUE';
+      throw new TrmError(errorCode, `Directus ${method} ${path.split('?')[0]} → ${res.status} ${detail}`, { retryable, details: { status: res.status, ...(directusCode ? { directusCode } : {}) } });
     }
     if (res.status === 204 || text === '') return undefined as T;
     return (JSON.parse(text) as { data: T }).data;
