@@ -16,6 +16,7 @@ COPY live-gateway/package.json live-gateway/
 COPY functions/package.json functions/
 COPY connector/package.json connector/
 COPY demo/package.json demo/
+COPY safety/package.json safety/
 # --ignore-scripts: the image already has Node 24, the `node` package need not fetch one
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY . .

@@ -1,0 +1,142 @@
+/**
+ * What the detector knows of the rallies being run: events (window, thresholds), their stages
+ * (kind, status, planned start, closing time, route corridor), entries (device, start time and
+ * finish per stage). Pure: built from rows the adapter loads (loader.ts) and replaced on every
+ * refresh; corridors are reused across refreshes while a stage's route is unchanged.
+ *
+ * Rules (docs/safety.md, "Context"):
+ *  - an event is live at t when starts_at ≤ t ≤ ends_at (a missing bound is open);
+ *  - a stage runs at t when its status is not finished/confirmed, and planned_start ≤ t ≤
+ *    closes_at (a missing closes_at is open; a missing planned_start only for status running);
+ *  - an entry is in a stage at t when the stage runs, the entry's start time for it (start
+ *    order) is not after t, and its finish (stage_times.finish_at) is not before t.
+ */
+import { Corridor } from './corridor.ts';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './kinds.ts';
+
+export type StageKind = 'special' | 'liaison' | 'prologue';
+
+export interface EventDef {
+  id: number;
+  startsAtMs: number | null;
+  endsAtMs: number | null;
+  thresholds: Thresholds;
+}
+
+export interface StageDef {
+  id: number;
+  event: number;
+  kind: StageKind;
+  status: string;
+  plannedStartMs: number | null;
+  closesAtMs: number | null;
+  /** the stage's segments' routes in sequence order, [lon, lat] */
+  routes: (readonly (readonly number[])[])[];
+  /** a text that changes when the routes change (reuse of the corridor) */
+  routeVersion: string;
+}
+
+export interface EntryDef {
+  id: number;
+  event: number;
+  number: number | null;
+  imei: string;
+  /** stage id → start time (start_orders.start_at), ms */
+  startAtMs: Map<number, number>;
+  /** stage id → finish time (stage_times.finish_at), ms */
+  finishAtMs: Map<number, number>;
+}
+
+export interface CourseInput {
+  events: EventDef[];
+  stages: StageDef[];
+  entries: EntryDef[];
+}
+
+export interface StageContext {
+  stage: StageDef;
+  corridor: Corridor;
+}
+
+const CLOSED_STAGE_STATUSES = new Set(['finished', 'confirmed']);
+
+export class Course {
+  private readonly events = new Map<number, EventDef>();
+  private readonly stagesByEvent = new Map<number, StageDef[]>();
+  private readonly corridors = new Map<number, { version: string; corridor: Corridor }>();
+  private readonly entriesByImei = new Map<string, EntryDef[]>();
+  private readonly entriesById = new Map<number, EntryDef>();
+
+  constructor(input: CourseInput, previous?: Course) {
+    for (const e of input.events) this.events.set(e.id, e);
+    for (const s of input.stages) {
+      const list = this.stagesByEvent.get(s.event) ?? [];
+      list.push(s);
+      this.stagesByEvent.set(s.event, list);
+      const old = previous?.corridors.get(s.id);
+      this.corridors.set(s.id, old && old.version === s.routeVersion ? old : { version: s.routeVersion, corridor: new Corridor(s.routes) });
+    }
+    for (const list of this.stagesByEvent.values()) list.sort((a, b) => (b.plannedStartMs ?? 0) - (a.plannedStartMs ?? 0));
+    for (const en of input.entries) {
+      if (!this.events.has(en.event)) continue;
+      const list = this.entriesByImei.get(en.imei) ?? [];
+      list.push(en);
+      this.entriesByImei.set(en.imei, list);
+      this.entriesById.set(en.id, en);
+    }
+  }
+
+  static empty(): Course {
+    return new Course({ events: [], stages: [], entries: [] });
+  }
+
+  get entryCount(): number {
+    return this.entriesById.size;
+  }
+
+  entry(id: number): EntryDef | undefined {
+    return this.entriesById.get(id);
+  }
+
+  allEntries(): IterableIterator<EntryDef> {
+    return this.entriesById.values();
+  }
+
+  /** Entries of live events the device is assigned to at t (several events may share it). */
+  entriesOf(imei: string, tMs: number): EntryDef[] {
+    const list = this.entriesByImei.get(imei);
+    if (!list) return [];
+    return list.filter((en) => this.eventLive(en.event, tMs));
+  }
+
+  thresholds(event: number): Thresholds {
+    return this.events.get(event)?.thresholds ?? DEFAULT_THRESHOLDS;
+  }
+
+  eventLive(event: number, tMs: number): boolean {
+    const e = this.events.get(event);
+    if (!e) return false;
+    return (e.startsAtMs === null || e.startsAtMs <= tMs) && (e.endsAtMs === null || tMs <= e.endsAtMs);
+  }
+
+  /** The stage the entry is riding at t (the latest-starting one when windows overlap), or null. */
+  stageAt(entry: EntryDef, tMs: number): StageContext | null {
+    for (const stage of this.stagesByEvent.get(entry.event) ?? []) {
+      if (!stageRuns(stage, tMs)) continue;
+      const startAt = entry.startAtMs.get(stage.id);
+      if (startAt !== undefined && startAt > tMs) continue;
+      const finishAt = entry.finishAtMs.get(stage.id);
+      if (finishAt !== undefined && finishAt <= tMs) continue;
+      return { stage, corridor: this.corridors.get(stage.id)!.corridor };
+    }
+    return null;
+  }
+}
+
+export function stageRuns(stage: Pick<StageDef, 'status' | 'plannedStartMs' | 'closesAtMs'>, tMs: number): boolean {
+  if (CLOSED_STAGE_STATUSES.has(stage.status)) return false;
+  if (stage.plannedStartMs === null) {
+    if (stage.status !== 'running') return false;
+  } else if (tMs < stage.plannedStartMs) return false;
+  return stage.closesAtMs === null || tMs <= stage.closesAtMs;
+}
