@@ -13,6 +13,8 @@ const spec = {
   redisPrefix: str('TRM_REDIS_PREFIX', ''),
   /** entries read and computed at once */
   concurrency: int('RECOMPUTE_CONCURRENCY', 4, { min: 1, max: 64 }),
+  /** compute worker threads (parse, timing core, rows); 0 = on the main thread */
+  workers: int('RECOMPUTE_WORKERS', 2, { min: 0, max: 32 }),
   /** Postgres connections for fix reads */
   poolSize: int('RECOMPUTE_POOL_SIZE', 4, { min: 1, max: 64 }),
   /** trigger penalty evaluation for what changed */

@@ -12,6 +12,8 @@ export const RECOMPUTE_ERR = {
   DIRECTUS: 'RECOMPUTE_ERR_DIRECTUS',
   /** reading fixes from Postgres failed */
   FIXES: 'RECOMPUTE_ERR_FIXES',
+  /** computing an entry failed: a compute worker died (retryable) or the core threw */
+  COMPUTE: 'RECOMPUTE_ERR_COMPUTE',
 } as const;
 
 export class RecomputeError extends TrmError {

@@ -8,21 +8,23 @@
  *
  * Per stage of the scope whose span overlaps the window:
  *   course rows → StageCourse (course.ts) → for each target entry with a device, at most
- *   `concurrency` at once: fixes over the stage span (fixes.ts) → computeEntryStage → rows
- *   (rows.ts) → diff against the stored rows by key (diff.ts) → delete, update, create.
+ *   `concurrency` at once: fixes over the stage span (fixes.ts, COPY bytes) → a compute worker
+ *   (compute-pool.ts: parse, computeEntryStage, rows.ts) → diff against the stored rows by key
+ *   (diff.ts) → delete, update, create.
  * The timing core is pure and the span does not depend on the scope, so an event, stage, entry
  * or device recompute of the same entry gives the same rows, and a second run changes nothing.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { PenaltyEvaluationRequest, RecomputeRequest } from '../../../common/src/triggers.ts';
-import { computeEntryStage, type TimingIssue, type TimingOptions } from '../core/timing/index.ts';
+import type { TimingOptions } from '../core/timing/index.ts';
+import { inlineCompute, type ComputePool, type CourseRef } from './compute-pool.ts';
 import { buildStageCourse, type CourseNote, type StageRow } from './course.ts';
 import { diffRows, type Diff } from '../directus-io/diff.ts';
 import type { DirectusApi } from '../directus-io/directus-api.ts';
 import { writeDiff } from '../directus-io/write.ts';
-import { readFixes } from './fixes.ts';
-import { entryRows, fixLookup, type EntryRows } from './rows.ts';
+import { readFixBytes } from './fixes.ts';
+import type { EntryRows } from './rows.ts';
 import { overlaps, stageSpan, type Span, type SpanOptions } from './span.ts';
 import { loadCourseRows, loadScope, loadStartTimes, loadStored, RESULT_COLLECTIONS, type EntryRow, type ResultCollection, type ScopeEvent } from './store.ts';
 
@@ -40,6 +42,8 @@ export interface RecomputeDeps {
   now?: () => number;
   /** entries read and computed at once (default 4) */
   concurrency?: number;
+  /** where entries are computed: worker threads (compute-pool.ts); default the caller's thread */
+  compute?: ComputePool;
   span?: SpanOptions;
   /** options of the timing core other than the per-stage ones */
   timing?: Pick<TimingOptions, 'maxInterpolationGapMs' | 'maxImpliedSpeedKmh' | 'waypointMethod' | 'maxEvidenceFixes'>;
@@ -152,7 +156,7 @@ export async function runRecompute(deps: RecomputeDeps, request: RecomputeReques
     const changedByStage = new Map<number, Set<number>>();
     const entriesSeen = new Set<number>();
     for (const w of work) {
-      const { stageSummary, changedEntries } = await recomputeStage(deps, w, now());
+      const { stageSummary, changedEntries } = await recomputeStage(deps, w, now(), runId);
       summary.stages.push(stageSummary);
       summary.fixes += stageSummary.fixes;
       addCounts(summary.changed, stageSummary.changed);
@@ -205,7 +209,7 @@ export function penaltyRequests(changedByStage: Map<number, Set<number>>, reques
   return out;
 }
 
-async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number): Promise<{ stageSummary: StageSummary; changedEntries: Set<number> }> {
+async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, runId: string): Promise<{ stageSummary: StageSummary; changedEntries: Set<number> }> {
   const { api } = deps;
   const { stage, span, scope } = w;
   const targets = scope.targets.filter((e): e is EntryRow & { device: string } => !!e.device);
@@ -228,17 +232,20 @@ async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number):
     ...(stage.max_time_s != null ? { maxTimeMs: stage.max_time_s * 1000 } : {}),
   };
 
-  const issues: TimingIssue[] = [];
+  // read an entry's fixes (main thread, COPY bytes) → compute it (a worker: parse, core, rows);
+  // `concurrency` entries in flight, so reads overlap the computations. Rows are kept by index:
+  // the same rows whatever finishes first.
+  const compute = deps.compute ?? inlineCompute;
+  const courseRef: CourseRef = { key: `${runId}:${stage.id}`, course };
   const computed: EntryRows[] = await mapLimit(targets, deps.concurrency ?? 4, async (entry) => {
-    const fixes = await readFixes(deps.pool, entry.device, span);
+    const bytes = await readFixBytes(deps.pool, entry.device, span);
     const scheduled = starts.get(entry.id);
-    const result = computeEntryStage(course, fixes, scheduled !== undefined ? { ...baseOptions, scheduledStartMs: scheduled } : baseOptions);
-    stageSummary.fixes += fixes.length;
-    issues.push(...result.issues);
-    deps.onProgress?.({ type: 'entry', stage: stage.id, entry: entry.id, number: entry.number, device: entry.device, fixes: fixes.length, status: result.status, issues: result.issues.length });
-    return entryRows(stage.id, entry.id, result, fixLookup(fixes));
+    const outcome = await compute.run(courseRef, { stage: stage.id, entry: entry.id, bytes, options: scheduled !== undefined ? { ...baseOptions, scheduledStartMs: scheduled } : baseOptions });
+    stageSummary.fixes += outcome.fixes;
+    stageSummary.issues += outcome.issues;
+    deps.onProgress?.({ type: 'entry', stage: stage.id, entry: entry.id, number: entry.number, device: entry.device, fixes: outcome.fixes, status: outcome.status, issues: outcome.issues });
+    return outcome.rows;
   });
-  stageSummary.issues = issues.length;
 
   const entryIds = targets.map((e) => e.id);
   const wanted: Record<ResultCollection, { key: string; entry: number }[]> = {

@@ -73,11 +73,32 @@ export const infringementKey = (stage: number, entry: number, zone: number | str
 /** Fixes by timestamp, for the evidence of an infringement. */
 export type FixLookup = (ts: number) => Fix | undefined;
 
+/**
+ * The fix of a timestamp (the last one when several share it). Fixes come from the reader sorted
+ * by time, so this is a binary search (an evidence list needs ~20 lookups; indexing 21 600 fixes
+ * in a Map per entry cost more than the lookups); unsorted input falls back to a Map.
+ */
 export function fixLookup(fixes: readonly Fix[]): FixLookup {
+  let sorted: boolean | undefined;
   let index: Map<number, Fix> | undefined;
   return (ts) => {
-    index ??= new Map(fixes.map((f) => [f.ts, f]));
-    return index.get(ts);
+    if (sorted === undefined) {
+      sorted = true;
+      for (let i = 1; i < fixes.length && sorted; i++) sorted = fixes[i - 1].ts <= fixes[i].ts;
+    }
+    if (!sorted) {
+      index ??= new Map(fixes.map((f) => [f.ts, f]));
+      return index.get(ts);
+    }
+    // first index whose ts is greater than the one asked for; the match, if any, is just before
+    let lo = 0;
+    let hi = fixes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (fixes[mid].ts <= ts) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && fixes[lo - 1].ts === ts ? fixes[lo - 1] : undefined;
   };
 }
 
