@@ -6,6 +6,7 @@
  * XADDs 20,000 records/s for a while and each record's lag is COMMIT time − its stream id time.
  * Both sides share the machine's 2 cores with Redis and Postgres; ratios are what count.
  */
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
@@ -117,6 +118,7 @@ async function lagRun(db: { url: string; pool: pg.Pool }, r: TestRedis, perSecon
 export const description = 'db-writer: rows/s vs a bare COPY of the same rows into the same table; lag p99 at 20,000 records/s';
 
 export async function run({ quick, env, log }: Parameters<BenchModule['run']>[0]): Promise<Record<string, unknown>> {
+  const loadAvgAtStart = loadavg().map((l) => Number(l.toFixed(2)));
   const db = await createTestDatabase('benchwriter', env);
   const r = await createTestRedis('benchwriter', env);
   try {
@@ -149,7 +151,8 @@ export async function run({ quick, env, log }: Parameters<BenchModule['run']>[0]
       target: 'writer ≥ 0.8 × bare COPY',
     };
     const lag = await lagRun(db, r, 20_000, quick ? 5 : 30, log);
-    return { machine: { cpus: (await import('node:os')).cpus().length }, throughput, lag };
+    // a shared 2-core host: the load average says how much else was running
+    return { machine: { cpus: cpus().length, loadAvgAtStart, loadAvgAtEnd: loadavg().map((l) => Number(l.toFixed(2))) }, throughput, lag };
   } finally {
     await r.cleanup();
     await db.drop();

