@@ -7,10 +7,11 @@ const call = (body: string, contentType = 'application/json') =>
 const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
 
 describe('generate-start-order handler', () => {
-  test.each([[{ stage_id: 4 }], [{ stage_id: 'a5f0', requested_by: 'official' }]])('valid input %j answers 501 naming issue #8', async (input) => {
+  test.each([[{ stage_id: 4 }], [{ stage_id: 'a5f0', requested_by: 'official' }]])('valid input %j without DIRECTUS_TOKEN is a coded config error, before any I/O', async (input) => {
     const res = await call(JSON.stringify(input));
-    expect(res.status).toBe(501);
-    expect(json(res.body)).toMatchObject({ code: 'FN_ERR_NOT_IMPLEMENTED', issue: '#8' });
+    expect(res.status).toBe(500);
+    expect(json(res.body)).toMatchObject({ code: 'CONFIG_ERR_INVALID' });
+    expect(String(json(res.body).message)).toContain('DIRECTUS_TOKEN');
   });
 
   test.each([[{}], [{ stage: 4 }], [{ stage_id: null }], [{ stage_id: 1.5 }]])('invalid input %j is a coded 400', async (input) => {
