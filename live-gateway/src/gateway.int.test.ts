@@ -224,6 +224,19 @@ describe('subscribe authorisation', () => {
   });
 });
 
+describe('without DIRECTUS_SECRET: tokens checked through /users/me', () => {
+  test('a real token is accepted, a forged one refused', async () => {
+    const { url } = await startGateway({ DIRECTUS_SECRET: '' });
+    const ok = await connect(url, userA.accessToken);
+    expect(await ok.nextType('authenticated')).toMatchObject({ user: userA.id });
+    ok.send({ type: 'subscribe', event: eventA });
+    await ok.nextType('snapshot');
+    const forged = await new SignJWT({ id: userA.id }).setProtectedHeader({ alg: 'HS256' }).setIssuer('directus').setExpirationTime('10m').sign(new TextEncoder().encode('nope'));
+    const bad = await connect(url, forged);
+    expect(await bad.nextType('error')).toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+});
+
 describe('sessions over time', () => {
   test('token expiry mid-session → TOKEN_EXPIRED and private subscriptions dropped; in-band re-auth restores', async () => {
     const t = trm();
@@ -316,6 +329,35 @@ describe('sessions over time', () => {
     }
     await c2.next((m) => isPosition(eventPublic, imeiPublic)(m) && (m.ts as number) > sent.at(-1)!);
     expect(c2.messages.filter(isPosition(eventA))).toHaveLength(0);
+  });
+
+  test('a client that stops reading is closed with 4008 SLOW_CLIENT, others keep receiving', async () => {
+    // many entries, so a stream read carries many distinct positions and the paused client's
+    // socket buffers really fill (one entry would just coalesce)
+    const admin = adminApi();
+    const eventSlow = (await admin.request<{ id: number }>('POST', '/items/events', { organization: orgA.id, name: 'Live slow' })).id;
+    const fleet = Array.from({ length: 1000 }, () => imei());
+    await admin.request('POST', '/items/devices', fleet.map((i) => ({ imei: i, organization: orgA.id })));
+    await admin.request('POST', '/items/entries', fleet.map((i, n) => ({ event: eventSlow, number: 1000 + n, device: i })));
+    const { gw, url } = await startGateway({ LIVE_HIGH_WATER_BYTES: '1', LIVE_SLOW_CLIENT_TIMEOUT_MS: '100' });
+    const slow = await connect(url, userA.accessToken);
+    const healthy = await connect(url, userA.accessToken);
+    for (const c of [slow, healthy]) {
+      c.send({ type: 'subscribe', event: eventSlow });
+      await c.nextType('snapshot');
+    }
+    slow.pause();
+    for (let round = 0; round < 300 && gw.metrics.slowCloses.get() === 0; round++) {
+      const pipe = tr.redis.pipeline();
+      for (const i of fleet) pipe.xadd(tr.keys.positions, '*', 'imei', i, 'ts', String(++tsCounter), 'lat', '41', 'lon', '19', 'fix', '1');
+      await pipe.exec();
+      await healthy.next((m) => isPosition(eventSlow)(m) && m.ts === tsCounter, 'last position of the round');
+    }
+    expect(gw.metrics.slowCloses.get()).toBe(1);
+    slow.resume();
+    expect(await slow.waitClosed()).toMatchObject({ code: 4008, reason: 'SLOW_CLIENT' });
+    const ts = await publish(fleet[0]);
+    await healthy.next((m) => isPosition(eventSlow, fleet[0])(m) && m.ts === ts);
   });
 
   test('an assignment change reaches the live map on refresh', async () => {

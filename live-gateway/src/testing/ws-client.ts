@@ -64,6 +64,15 @@ export class WsTestClient {
     return this.closed;
   }
 
+  /** Stops reading from the socket (a slow client); resume() reads again. */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   close(): void {
     this.ws.close();
   }
