@@ -20,7 +20,7 @@ const DEMO_USERS = {
   viewer: { email: 'viewer@example.com', password: 'demo-viewer' },
 };
 
-const SERVICES = ['ingest', 'writer', 'gateway', 'functions', 'connector'] as const;
+const SERVICES = ['ingest', 'writer', 'gateway', 'functions', 'connector', 'safety'] as const;
 
 function built(name: string): boolean {
   const c = commands.find((x) => x.name === name);
