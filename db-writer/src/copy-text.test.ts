@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { copyLine, escapeCopyText, STAGE_COLUMNS } from './copy-text.ts';
+import { copyLine, copyLineDirect, escapeCopyText, STAGE_COLUMNS, TARGET_COLUMNS } from './copy-text.ts';
 import type { PositionRow } from './record.ts';
 
 const row: PositionRow = { imei: '356307042441013', tsMs: 1717243200000, lat: 41.3275, lon: -19.5, alt: 110.5, speedKmh: 0, heading: 359, sats: 9, priority: 2, eventIo: 240, io: '{"a":"x\\\\y"}', fix: false, rxMs: null, src: null };
@@ -26,4 +26,11 @@ test('src with a tab cannot split the line into more columns', () => {
   const cols = copyLine({ ...row, src: 'a\tb', rxMs: 5 }).slice(0, -1).split('\t');
   expect(cols).toHaveLength(STAGE_COLUMNS.length);
   expect(cols.slice(-2)).toEqual(['5', 'a\\tb']);
+});
+
+test('a direct row carries times as ISO-8601 UTC for a COPY straight into positions', () => {
+  const cols = copyLineDirect({ ...row, rxMs: 1717243200450, src: 'ingest-a' }).slice(0, -1).split('\t');
+  expect(cols).toHaveLength(TARGET_COLUMNS.length);
+  expect(cols[1]).toBe('2024-06-01T12:00:00.000Z');
+  expect(cols.slice(-2)).toEqual(['2024-06-01T12:00:00.450Z', 'ingest-a']);
 });

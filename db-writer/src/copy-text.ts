@@ -25,3 +25,16 @@ export function copyText(rows: readonly PositionRow[]): string {
   for (const r of rows) out += copyLine(r);
   return out;
 }
+
+/** A row for a COPY straight into positions (or a child): column order TARGET_COLUMNS, times as ISO-8601 UTC. */
+export const TARGET_COLUMNS = ['imei', 'ts', 'lat', 'lon', 'alt', 'speed', 'heading', 'sats', 'priority', 'event_io', 'io', 'fix', 'rx', 'src'] as const;
+
+export function copyLineDirect(r: PositionRow): string {
+  return `${r.imei}\t${new Date(r.tsMs).toISOString()}\t${r.lat}\t${r.lon}\t${r.alt}\t${r.speedKmh}\t${r.heading}\t${r.sats}\t${r.priority}\t${r.eventIo}\t${escapeCopyText(r.io)}\t${r.fix ? 't' : 'f'}\t${r.rxMs === null ? '\\N' : new Date(r.rxMs).toISOString()}\t${r.src === null ? '\\N' : escapeCopyText(r.src)}\n`;
+}
+
+export function copyTextDirect(rows: readonly PositionRow[]): string {
+  let out = '';
+  for (const r of rows) out += copyLineDirect(r);
+  return out;
+}

@@ -1,7 +1,7 @@
 /**
  * The Redis side of the writer: group `processor` on `telemetry:positions`, dead letters,
- * the committed-windows stream. The only module that speaks Redis. Blocking reads use their own
- * connection so a BLOCK never delays an XACK.
+ * the committed-windows stream. The only module that speaks Redis (with resp-client.ts). Blocking
+ * reads use their own connection so a BLOCK never delays an XACK.
  */
 import { CONTROL_STREAM_MAXLEN, type RedisKeys } from '../../common/src/redis-keys.ts';
 import type { Redis } from '../../common/src/redis.ts';
@@ -67,7 +67,12 @@ function pairs(flat: unknown[]): Map<string, unknown> {
   return m;
 }
 
-export function createPositionStream(options: { redis: Redis; blocking: Redis; keys: RedisKeys; consumer: string }): PositionStream {
+/** What the blocking reads need: ioredis, or the lean RespClient (resp-client.ts). */
+export interface BlockingClient {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
+export function createPositionStream(options: { redis: Redis; blocking: BlockingClient; keys: RedisKeys; consumer: string }): PositionStream {
   const { redis, blocking, keys, consumer } = options;
   let claimCursor = '0-0';
 

@@ -8,6 +8,7 @@ import { createRedis, type Redis } from '../../../common/src/redis.ts';
 import { POSITIONS_STREAM_MAXLEN, type RedisKeys } from '../../../common/src/redis-keys.ts';
 import type { SqlMode } from '../config.ts';
 import { createWriterMetrics } from '../metrics.ts';
+import { RespClient } from '../resp-client.ts';
 import { createPgSink, type PositionSink } from '../sink.ts';
 import { createPositionStream } from '../stream.ts';
 import { buildWriter, type Writer, type WriterOptions } from '../writer.ts';
@@ -83,7 +84,7 @@ export function startTestWriter(options: {
   overrides?: Partial<WriterOptions>;
 }): TestWriter {
   const redis = createRedis(options.redisUrl);
-  const blocking = createRedis(options.redisUrl);
+  const blocking = new RespClient(options.redisUrl);
   const pool = createPool(options.databaseUrl, process.env, { max: 2, application_name: `trm writer test ${options.consumer}` });
   pool.on('error', () => {});
   const writer = buildWriter({
@@ -112,7 +113,7 @@ export function startTestWriter(options: {
         await writer.close();
         await pool.end();
         redis.disconnect();
-        blocking.disconnect();
+        blocking.close();
       })();
       return closed;
     },
