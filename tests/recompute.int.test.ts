@@ -11,13 +11,21 @@
  *      j = 15.5 → 155 000 ms; start at j = 0.25 (2 500 ms), finish at j = 30.285 (302 850 ms)
  *   D  1 Hz, 20 m/s from x = −101 to x = 3000, then nothing: started at 5 050 ms, never finishes
  *   E  no fixes: dns
+ *
+ * The last block takes the real trigger path instead of calling runRecompute: flag → hook →
+ * recompute:requests → the connector → the local functions gateway → the recompute handler.
  */
+import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startConnectorService, type ConnectorService } from '../connector/src/main.ts';
+import { CONSUMER_GROUP } from '../connector/src/stream-consumer.ts';
+import { silentLogger } from '../common/src/log.ts';
 import { pgConfig } from '../common/src/pg.ts';
 import { createRedis, type Redis } from '../common/src/redis.ts';
 import { redisKeys } from '../common/src/redis-keys.ts';
-import { parseRecomputeRequest, type PenaltyEvaluationRequest, type RecomputeRequest } from '../common/src/triggers.ts';
+import { parseRecomputeRequest, requestRecompute, type PenaltyEvaluationRequest, type RecomputeRequest } from '../common/src/triggers.ts';
+import { startFunctionsService, type FunctionsService } from '../functions/gateway/main.ts';
 import { directusApi } from '../functions/src/recompute/directus-api.ts';
 import { runRecompute, type RecomputeSummary } from '../functions/src/recompute/recompute.ts';
 import { adminApi, createOrg, createUser, trm, type TestOrg, type TestUser } from './directus-client.ts';
@@ -217,5 +225,101 @@ describe('recompute against Directus and Postgres', () => {
     expect(entries[0][1]).toEqual(expect.arrayContaining(['scope', 'device', 'id', devA]));
     await redis.del(redisKeys(prefix).recomputeRequests);
     expect(await command.run({ values: { stage: '1', entry: '2' }, positionals: [] }, env)).toBe(2);
+  });
+});
+
+/**
+ * The real trigger path: a timing official's position_flags item → the trm-timing hook XADDs to
+ * this run's `recompute:requests` (directusRedisPrefix) → the connector (startConnectorService,
+ * routes from stack.yml) → the local functions gateway (startFunctionsService on port 0, as
+ * `trm functions` starts it, with the recompute function's stack.yml environment) → the recompute
+ * handler (worker threads, real clock) → stage_times in Directus.
+ *
+ * Every test file's flags go to that one stream, and the connector recomputes with the real
+ * clock, so it must not see the requests of the tests above (they recompute at NOW themselves):
+ * this block runs after them, in this file, the only one that creates flags, and the group starts
+ * at the end of the stream.
+ */
+describe('position_flags → hook → recompute:requests → connector → functions gateway → recompute', () => {
+  const T1 = Date.UTC(2025, 5, 8, 9, 0, 0);
+  const FINISH = T1 + 310_715; // 1 Hz at 20 m/s from x = −207.3: finish x = 6007 at k = 310.715 s
+  let sc: Scenario;
+  let entry: number;
+  let device: string;
+  let official: TestUser;
+  let db: pg.Pool;
+  let redis: Redis;
+  let functions: FunctionsService | undefined;
+  let connector: ConnectorService | undefined;
+  let penaltyQueue: Queue;
+  const keys = () => redisKeys(trm().directusRedisPrefix);
+
+  beforeAll(async () => {
+    const t = trm();
+    redis = createRedis(t.redisUrl);
+    db = new pg.Pool(pgConfig(t.directusDatabaseUrl, process.env, { max: 2 }));
+    const org = await createOrg('rc-conn');
+    official = await createUser('Timing official', org.id, 'official');
+    sc = await createScenario(adminApi(), { organization: org.id, plannedStartMs: T1, entryCount: 1, maxTimeS: 7200 });
+    [entry] = sc.entries;
+    [device] = sc.devices;
+    await insertFixes(db, device, straightTrack({ t0: T1, x0: -207.3, x1: 6200, speedMs: 20, periodMs: 1000 }));
+
+    // only requests written from now on (the tests above ran theirs themselves)
+    await redis.xgroup('CREATE', keys().recomputeRequests, CONSUMER_GROUP, '$', 'MKSTREAM').catch(async (error: Error) => {
+      if (!error.message.startsWith('BUSYGROUP')) throw error;
+      await redis.xgroup('SETID', keys().recomputeRequests, CONSUMER_GROUP, '$');
+    });
+    // what `trm up` gives the functions gateway and the connector (cli/src/commands/up.ts)
+    const env = { DATABASE_URL: t.directusDatabaseUrl, REDIS_URL: t.redisUrl, DIRECTUS_URL: t.directusUrl, DIRECTUS_TOKEN: t.serviceToken, TRM_REDIS_PREFIX: t.directusRedisPrefix, LOG_LEVEL: 'silent' };
+    functions = await startFunctionsService({ ...env, FUNCTIONS_PORT: '0', FUNCTIONS_ONLY: 'recompute' }, { log: silentLogger() });
+    connector = await startConnectorService({ ...env, FUNCTIONS_PORT: String(functions.port), CONNECTOR_FUNCTIONS: 'recompute', CONNECTOR_ADMIN_PORT: '0', CONNECTOR_CONSUMER: `rc-test-${process.pid}`, CONNECTOR_BACKOFF_MS: '100', LIVE_TIMING: 'false' }, { log: silentLogger() });
+    penaltyQueue = new Queue(keys().queues.penalties, { connection: createRedis(t.redisUrl), prefix: keys().bullPrefix });
+  });
+
+  afterAll(async () => {
+    await connector?.close();
+    await functions?.close();
+    // the handler's adapters (pg pool, compute workers, penalty queue) live as long as its module
+    await (await import('../functions/recompute/handler.ts')).close();
+    await penaltyQueue?.close();
+    await db?.end();
+    redis?.disconnect();
+  });
+
+  const stageTime = async () => (await adminApi().request<{ status: string; finish_at: string | null; raw_ms: number | null }[]>('GET', `/items/stage_times?fields=status,finish_at,raw_ms&filter=${encodeURIComponent(JSON.stringify({ key: { _eq: `${sc.stage}:${entry}` } }))}`))[0];
+  const runsBy = (requestedBy: string) => adminApi().request<{ id: string; status: string; scope: string; scope_id: string; reason: string; changed: { total: number } }[]>('GET', `/items/recompute_runs?sort=started_at&filter=${encodeURIComponent(JSON.stringify({ requested_by: { _eq: requestedBy } }))}`);
+
+  test('a flag over the finish takes the stage time away and deleting it brings it back, every step through the connector and the gateway', async () => {
+    // the first computation, asked on the stream like any producer does
+    await requestRecompute(redis, keys(), { scope: 'entry', id: String(entry), reason: 'connector test', requested_by: 'vitest-connector' });
+    const first = await waitFor('the first stage time', async () => ((await stageTime())?.status === 'finished' ? stageTime() : undefined));
+    expect(first).toMatchObject({ status: 'finished', raw_ms: 300_350 });
+    expect(Date.parse(first.finish_at!)).toBe(FINISH);
+
+    // 60 s of fixes around the finish flagged faulty: no fix pair straddles the line within the
+    // 30 s interpolation gap, so no finish; the real clock is far past the 2 h max time: dnf
+    const flag = await official.api.request<{ id: number }>('POST', '/items/position_flags', { device, from: new Date(FINISH - 30_000).toISOString(), to: new Date(FINISH + 30_000).toISOString(), faulty: true, reason: 'finish fixes off' });
+    const flagged = await waitFor('the stage time changed by the flag', async () => ((await stageTime())?.finish_at === null ? stageTime() : undefined));
+    expect(flagged).toMatchObject({ status: 'dnf', finish_at: null, raw_ms: null });
+    // the rows are written before the run row is finished
+    const [run] = await waitFor('the flag\'s run recorded', async () => {
+      const runs = await runsBy(official.id);
+      return runs.length === 1 && runs[0].status !== 'running' ? runs : undefined;
+    });
+    expect(run).toMatchObject({ status: 'done', scope: 'device', scope_id: device });
+    expect(run.reason).toContain(`#${flag.id} created`);
+    expect(run.changed.total).toBeGreaterThan(0);
+    // the changed entry's penalty evaluation was queued by the handler
+    await waitFor('penalty evaluation queued', async () => (await penaltyQueue.getJobs(['waiting', 'delayed', 'prioritized'])).some((j) => j.data?.scope === 'entry' && j.data?.id === String(entry) && String(j.data?.reason).includes(run.id)));
+
+    await official.api.request('DELETE', `/items/position_flags/${flag.id}`);
+    const restored = await waitFor('the stage time restored', async () => ((await stageTime())?.status === 'finished' ? stageTime() : undefined));
+    expect(restored).toEqual(first);
+
+    // every request acknowledged after its call; nothing dead-lettered for the recompute
+    await waitFor('no pending requests', async () => Number(((await redis.xpending(keys().recomputeRequests, CONSUMER_GROUP)) as [number])[0]) === 0);
+    const dead = await redis.xrange(keys().connectorDead, '-', '+');
+    expect(dead.filter(([, f]) => f.includes('recompute'))).toEqual([]);
   });
 });
