@@ -11,6 +11,8 @@
  * Directus REST, fixes straight into the day partition of `positions` with COPY.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { finished } from 'node:stream/promises';
@@ -27,6 +29,7 @@ import { redisKeys } from '../common/src/redis-keys.ts';
 import { parseRecomputeRequest } from '../common/src/triggers.ts';
 import { login, rest, type Rest } from '../directus/src/rest.ts';
 import { at, rectM } from '../functions/src/core/timing/test-fixtures.ts';
+import { createComputePool } from '../functions/src/recompute/compute-pool.ts';
 import { directusApi } from '../functions/src/recompute/directus-api.ts';
 import { runRecompute, type RecomputeSummary } from '../functions/src/recompute/recompute.ts';
 
@@ -49,6 +52,72 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
+
+/** CPU seconds of a process from /proc/<pid>/stat (utime + stime; USER_HZ 100); null if gone. */
+function procCpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Busy CPU seconds of the whole machine from /proc/stat; null where there is none. */
+function machineBusySeconds(): number | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / 100;
+  } catch {
+    return null;
+  }
+}
+
+export interface CpuShare {
+  wallS: number;
+  /** cores used on average over the phase by: this process (main thread + compute workers) */
+  benchCores: number;
+  directusCores: number | null;
+  /** the Postgres backends connected to the bench database */
+  postgresCores: number | null;
+  /** everything else on the machine: other sessions (the machine is shared) */
+  otherCores: number | null;
+}
+
+/**
+ * Who used the CPU during a phase: this process, Directus, the Postgres backends of the bench
+ * database, and the rest of the machine (other sessions). Backends that connect during the
+ * phase count from zero; one that disconnects before the end is counted as "other".
+ */
+async function cpuMeter(db: pg.Client, directusPid: number | undefined): Promise<{ stop(): Promise<CpuShare> }> {
+  const backends = async () => new Map((await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => [r.pid, procCpuSeconds(r.pid) ?? 0]));
+  const t0 = performance.now();
+  const self0 = process.cpuUsage();
+  const directus0 = directusPid ? procCpuSeconds(directusPid) : null;
+  const pg0 = await backends();
+  const machine0 = machineBusySeconds();
+  return {
+    async stop() {
+      const wall = (performance.now() - t0) / 1000;
+      const self = process.cpuUsage(self0);
+      const directus1 = directusPid ? procCpuSeconds(directusPid) : null;
+      const pg1 = await backends();
+      const machine1 = machineBusySeconds();
+      let pgS = 0;
+      for (const [pid, s] of pg1) pgS += s - (pg0.get(pid) ?? 0);
+      const selfS = (self.user + self.system) / 1e6;
+      const directusS = directus0 !== null && directus1 !== null ? directus1 - directus0 : null;
+      const r2 = (x: number) => Math.round(x * 100) / 100;
+      return {
+        wallS: r2(wall),
+        benchCores: r2(selfS / wall),
+        directusCores: directusS === null ? null : r2(directusS / wall),
+        postgresCores: r2(pgS / wall),
+        otherCores: machine0 === null || machine1 === null ? null : r2(Math.max(0, machine1 - machine0 - selfS - (directusS ?? 0) - pgS) / wall),
+      };
+    },
+  };
+}
 
 interface Event {
   event: number;
@@ -118,6 +187,7 @@ export const bench: BenchModule = {
     await db.connect();
     const pool = new pg.Pool(pgConfig(databaseUrl, env, { max: 4 }));
     const redis = createRedis(redisUrl);
+    const closers: (() => Promise<void>)[] = [];
     try {
       const admin = directus.admin;
       const org = (await admin.request<{ id: string }>('POST', '/items/organizations', { name: 'Bench', slug: `bench-${randomBytes(3).toString('hex')}` })).id;
@@ -134,25 +204,45 @@ export const bench: BenchModule = {
       log(`set-up: ${fixes} fixes copied into ${table} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
       // baseline: the same fixes, read once with COPY (bytes only)
+      const directusPid = directus.running.child.pid;
+      let meter = await cpuMeter(db, directusPid);
       t = performance.now();
       let bytes = 0;
       const out = db.query(copyTo(`COPY (SELECT (extract(epoch FROM ts) * 1000)::int8, lat, lon, speed FROM positions WHERE imei IN (${ev.devices.map((d) => `'${d}'`).join(',')}) AND faulty = false AND fix = true ORDER BY imei, ts) TO STDOUT`));
       out.on('data', (c: Buffer) => (bytes += c.length));
       await finished(out);
       const copyMs = performance.now() - t;
-      log(`baseline COPY read: ${(copyMs / 1000).toFixed(2)} s (${(bytes / 1e6).toFixed(0)} MB)`);
+      const baselineCpu = await meter.stop();
+      const cpuLine = (c: CpuShare) => `CPU cores: bench ${c.benchCores}, Postgres ${c.postgresCores}, Directus ${c.directusCores}, other sessions ${c.otherCores} (of ${cpus().length})`;
+      log(`baseline COPY read: ${(copyMs / 1000).toFixed(2)} s (${(bytes / 1e6).toFixed(0)} MB); ${cpuLine(baselineCpu)}`);
 
-      const api = directusApi({ url: directus.url, token: secrets.serviceToken, batchSize: 2000 });
+      // an experiment, not TRM's configuration: the result collections' Directus accountability
+      // (snapshots/schema.yaml: all = an activity and a revision row per created row)
+      const accountability = env.TRM_BENCH_RESULT_ACCOUNTABILITY;
+      if (accountability !== undefined) {
+        for (const c of ['stage_times', 'waypoint_passes', 'speed_infringements']) await admin.request('PATCH', `/collections/${c}`, { meta: { accountability: accountability === 'none' ? null : accountability } });
+        log(`result collections' accountability set to ${accountability} (experiment)`);
+      }
+      const api = directusApi({ url: directus.url, token: secrets.serviceToken, batchSize: Number(env.TRM_BENCH_BATCH_SIZE ?? 2000) });
       const now = () => T0 + (hours + 12) * 3600_000;
-      const recompute = (request: Parameters<typeof runRecompute>[1]): Promise<RecomputeSummary> => runRecompute({ api, pool, now, concurrency: 4 }, request);
+      // as the function runs it (service.ts): compute workers, RECOMPUTE_WORKERS / _CONCURRENCY
+      const workers = Number(env.RECOMPUTE_WORKERS ?? 2);
+      const concurrency = Number(env.RECOMPUTE_CONCURRENCY ?? 4);
+      const compute = createComputePool({ size: workers });
+      closers.push(() => compute.close());
+      const recompute = (request: Parameters<typeof runRecompute>[1]): Promise<RecomputeSummary> => runRecompute({ api, pool, now, concurrency, compute }, request);
+      meter = await cpuMeter(db, directusPid);
       t = performance.now();
       const first = await recompute({ scope: 'event', id: String(ev.event), reason: 'bench first', requested_by: 'bench' });
       const firstMs = performance.now() - t;
-      log(`first recompute: ${(firstMs / 1000).toFixed(2)} s, ${first.totalChanges} rows written (${JSON.stringify(first.changed)})`);
+      const firstCpu = await meter.stop();
+      log(`first recompute: ${(firstMs / 1000).toFixed(2)} s, ${first.totalChanges} rows written (${JSON.stringify(first.changed)}); ${cpuLine(firstCpu)}`);
+      meter = await cpuMeter(db, directusPid);
       t = performance.now();
       const second = await recompute({ scope: 'event', id: String(ev.event), reason: 'bench second', requested_by: 'bench' });
       const secondMs = performance.now() - t;
-      log(`second recompute: ${(secondMs / 1000).toFixed(2)} s, ${second.totalChanges} rows written`);
+      const secondCpu = await meter.stop();
+      log(`second recompute: ${(secondMs / 1000).toFixed(2)} s, ${second.totalChanges} rows written; ${cpuLine(secondCpu)}`);
 
       // flag → visible: a timing official flags 10 minutes around an entry's finish
       const roles = directus.access.roles;
@@ -207,15 +297,18 @@ export const bench: BenchModule = {
         entries: entryCount,
         hours,
         fixes,
-        baseline: { copyReadMs: Math.round(copyMs), bytes },
-        firstRecompute: { ms: Math.round(firstMs), ratioToCopy: +(firstMs / copyMs).toFixed(2), changed: first.changed },
-        secondRecompute: { ms: Math.round(secondMs), ratioToCopy: +(secondMs / copyMs).toFixed(2), totalChanges: second.totalChanges },
+        machine: { cpus: cpus().length },
+        recompute: { workers, concurrency, ...(accountability !== undefined ? { resultAccountability: accountability } : {}) },
+        baseline: { copyReadMs: Math.round(copyMs), bytes, cpu: baselineCpu },
+        firstRecompute: { ms: Math.round(firstMs), ratioToCopy: +(firstMs / copyMs).toFixed(2), changed: first.changed, cpu: firstCpu },
+        secondRecompute: { ms: Math.round(secondMs), ratioToCopy: +(secondMs / copyMs).toFixed(2), totalChanges: second.totalChanges, cpu: secondCpu },
         targetRatio: 2,
         flagToVisible: { samples, windowMinutes: 10, p50Ms: Math.round(pct(flagMs, 50)), p95Ms: Math.round(pct(flagMs, 95)), maxMs: Math.round(Math.max(...flagMs)), targetP95Ms: 5000 },
         flagDeleteToRestored: { p50Ms: Math.round(pct(restoreMs, 50)), p95Ms: Math.round(pct(restoreMs, 95)) },
         note: 'the connector hop (recompute:requests → recompute) is an in-process loop over the same code; the whole chain runs on one 2-core machine with Directus and Postgres',
       };
     } finally {
+      for (const close of closers) await close().catch(() => undefined);
       redis.disconnect();
       await pool.end();
       await db.end();
