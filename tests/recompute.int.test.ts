@@ -16,7 +16,9 @@
  * recompute:requests → the connector → the local functions gateway → the recompute handler.
  */
 import { Queue } from 'bullmq';
+import { finished } from 'node:stream/promises';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startConnectorService, type ConnectorService } from '../connector/src/main.ts';
 import { CONSUMER_GROUP } from '../connector/src/stream-consumer.ts';
@@ -27,9 +29,10 @@ import { redisKeys } from '../common/src/redis-keys.ts';
 import { parseRecomputeRequest, requestRecompute, type PenaltyEvaluationRequest, type RecomputeRequest } from '../common/src/triggers.ts';
 import { startFunctionsService, type FunctionsService } from '../functions/gateway/main.ts';
 import { directusApi } from '../functions/src/recompute/directus-api.ts';
+import { parseFixes, readFixes } from '../functions/src/recompute/fixes.ts';
 import { runRecompute, type RecomputeSummary } from '../functions/src/recompute/recompute.ts';
 import { adminApi, createOrg, createUser, trm, type TestOrg, type TestUser } from './directus-client.ts';
-import { createScenario, insertFixes, straightTrack, type Scenario } from './recompute-scenario.ts';
+import { createScenario, insertFixes, newImei, straightTrack, type Scenario } from './recompute-scenario.ts';
 
 const T0 = Date.UTC(2025, 5, 8, 6, 0, 0);
 const NOW = T0 + 20 * 60_000; // stage still open, within the 2 h max time
@@ -124,6 +127,32 @@ describe('recompute against Directus and Postgres', () => {
     expect(await snapshot()).toEqual(before);
     const audit = await adminApi().request<{ status: string; scope: string; reason: string; changed: { total: number } }>('GET', `/items/recompute_runs/${again.runId}`);
     expect(audit).toMatchObject({ status: 'done', scope: 'event', reason: 'again', changed: { total: 0 } });
+  });
+
+  test('the binary COPY reader gives exactly the fixes the text COPY gives (µs rounding, 17-digit doubles, real speeds)', async () => {
+    const imei = newImei();
+    await adminApi().request('POST', '/items/devices', { imei, organization: org.id });
+    await db.query(
+      `INSERT INTO positions (imei, ts, lat, lon, speed, heading, sats, fix) SELECT $1, ts::timestamptz, lat, lon, speed, 0, 12, true
+       FROM (VALUES ('2025-06-08T05:59:59.9995Z', 41.30000000000001::float8, -19.785639515586833::float8, 72.3::real),
+                    ('2025-06-08T06:00:01.0004Z', 1e-7, 179.99999999999997, 150),
+                    ('2025-06-08T06:00:02Z', -0.0, 19.8, 0.1),
+                    ('2025-06-08T06:00:03.999999Z', 41.3, 19.8, 1e-5)) AS v(ts, lat, lon, speed)`,
+      [imei],
+    );
+    const span = { fromMs: T0 - 60_000, toMs: T0 + 60_000 };
+    const client = await db.connect();
+    let text = '';
+    try {
+      const out = client.query(copyTo(`COPY (SELECT (extract(epoch FROM ts) * 1000)::int8, lat, lon, speed FROM positions WHERE imei = '${imei}' AND faulty = false AND fix = true ORDER BY ts) TO STDOUT`));
+      out.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      await finished(out);
+    } finally {
+      client.release();
+    }
+    const viaText = parseFixes(text);
+    expect(viaText.map((f) => f.ts)).toEqual([T0, T0 + 1_000, T0 + 2_000, T0 + 4_000]); // .9995 s and .999999 s round up
+    expect(await readFixes(db, imei, span)).toEqual(viaText);
   });
 
   test('a window outside the stage selects no stage', async () => {

@@ -8,6 +8,7 @@ import { at, meridianLineAtM, rectM, rng, T0 } from '../core/timing/test-fixture
 import { computeEntry, type EntryJob } from './compute-entry.ts';
 import { createComputePool, inlineCompute } from './compute-pool.ts';
 import { RECOMPUTE_ERR } from './errors.ts';
+import { encodeFixCopyBinary, type CopyRow } from './test-fixtures.ts';
 
 const course: StageCourse = {
   start: { id: '1', code: 'DSS', coordinates: meridianLineAtM(0) },
@@ -17,18 +18,18 @@ const course: StageCourse = {
   speedZones: [{ id: '20', code: 'SLZ1', area: { type: 'polygon', coordinates: rectM(3000, -100, 4000, 100) }, limitKmh: 50 }],
 };
 
-/** COPY text of a 1 Hz track east at 20 m/s with some noise; entry i starts i minutes late. */
-function copyText(i: number): Uint8Array {
+/** Binary COPY of a 1 Hz track east at 20 m/s with some noise; entry i starts i minutes late. */
+function copyBytes(i: number): Uint8Array {
   const rand = rng(1000 + i);
-  const lines: string[] = [];
+  const rows: CopyRow[] = [];
   for (let k = 0; k < 400; k++) {
     const [lon, lat] = at(-150 + 20 * k + rand() * 3, rand() * 10 - 5);
-    lines.push(`${T0 + i * 60_000 + k * 1000}\t${lat}\t${lon}\t${72 + Math.round(rand() * 4)}\n`);
+    rows.push({ us: (T0 + i * 60_000 + k * 1000) * 1000, lat, lon, speed: String(72 + Math.round(rand() * 4)) });
   }
-  return Buffer.from(lines.join(''), 'latin1');
+  return encodeFixCopyBinary(rows);
 }
 
-const job = (i: number): EntryJob => ({ stage: 7, entry: 100 + i, bytes: copyText(i), options: { nowMs: T0 + 3_600_000, scheduledStartMs: T0 + i * 60_000 } });
+const job = (i: number): EntryJob => ({ stage: 7, entry: 100 + i, bytes: copyBytes(i), options: { nowMs: T0 + 3_600_000, scheduledStartMs: T0 + i * 60_000 } });
 
 const pool = createComputePool({ size: 2 });
 afterAll(() => pool.close());

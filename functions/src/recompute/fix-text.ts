@@ -15,8 +15,9 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // 1e0 … 1e22, al
  * below 2^53 with at most 22 decimals: m and 10^d are then exact doubles and m / 10^d is one
  * correctly rounded division, i.e. exactly what `Number(text)` gives (Clinger's fast path).
  * Anything else (17 significant digits, exponents, NaN, `\N`) goes through `Number(text)`.
+ * `number(from, to)` reads exactly the bytes [from, to) (a binary COPY text field).
  */
-class FieldReader {
+export class FieldReader {
   end = 0;
   private readonly bytes: Uint8Array;
   private readonly text: Buffer;
@@ -26,9 +27,9 @@ class FieldReader {
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  number(from: number): number {
+  number(from: number, to = this.bytes.length): number {
     const b = this.bytes;
-    const n = b.length;
+    const n = to;
     let i = from;
     const negative = b[i] === 45; // '-'
     if (negative) i++;

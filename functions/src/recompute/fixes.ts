@@ -1,9 +1,9 @@
 /**
  * Reads one device's valid fixes over a time span from `positions` (ARCHITECTURE.md: every
  * timing read filters `faulty = false`; `fix = false` records are no position at all). The
- * rows come through `COPY (SELECT …) TO STDOUT`, the same path the benchmark's baseline
- * measures, and are kept as raw bytes (`readFixBytes`) so they can be handed to a compute worker
- * without a copy (compute-pool.ts); `parseFixBytes` (fix-text.ts) turns them into fixes there.
+ * rows come through `COPY (SELECT …) TO STDOUT (FORMAT binary)` (fix-binary.ts says why binary)
+ * and are kept as raw bytes (`readFixBytes`) so they can be handed to a compute worker without a
+ * copy (compute-pool.ts); `parseFixCopyBinary` turns them into fixes there.
  * COPY takes no parameters, so the IMEI is checked against a strict pattern and the instants are
  * formatted here.
  */
@@ -12,18 +12,18 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Fix } from '../core/timing/index.ts';
 import { RECOMPUTE_ERR, RecomputeError } from './errors.ts';
-import { parseFixBytes } from './fix-text.ts';
+import { parseFixCopyBinary } from './fix-binary.ts';
 import { sqlInstant, type Span } from './span.ts';
 
 const IMEI = /^[0-9A-Za-z_-]{1,20}$/;
 
 export function fixesSql(imei: string, span: Span): string {
   if (!IMEI.test(imei)) throw new RecomputeError(RECOMPUTE_ERR.FIXES, `device id "${imei}" is not an IMEI`);
-  return `COPY (SELECT (extract(epoch FROM ts) * 1000)::int8, lat, lon, speed FROM positions WHERE imei = '${imei}' AND ts BETWEEN '${sqlInstant(span.fromMs)}' AND '${sqlInstant(span.toMs)}' AND faulty = false AND fix = true ORDER BY ts) TO STDOUT`;
+  return `COPY (SELECT ts, lat, lon, speed::text FROM positions WHERE imei = '${imei}' AND ts BETWEEN '${sqlInstant(span.fromMs)}' AND '${sqlInstant(span.toMs)}' AND faulty = false AND fix = true ORDER BY ts) TO STDOUT (FORMAT binary)`;
 }
 
 /**
- * The COPY text of one device's fixes over the span, as one Uint8Array that owns its
+ * The binary COPY of one device's fixes over the span, as one Uint8Array that owns its
  * ArrayBuffer (transferable to a worker).
  */
 export async function readFixBytes(pool: pg.Pool, imei: string, span: Span): Promise<Uint8Array> {
@@ -54,8 +54,9 @@ export async function readFixBytes(pool: pg.Pool, imei: string, span: Span): Pro
   }
 }
 
+export { parseFixCopyBinary } from './fix-binary.ts';
 export { parseFixBytes, parseFixes } from './fix-text.ts';
 
 export async function readFixes(pool: pg.Pool, imei: string, span: Span): Promise<Fix[]> {
-  return parseFixBytes(await readFixBytes(pool, imei, span));
+  return parseFixCopyBinary(await readFixBytes(pool, imei, span));
 }
