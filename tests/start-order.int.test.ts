@@ -7,6 +7,7 @@
  *   SS1  inverse_top_n_then_natural, n = 20, 60 s from 07:00:00 (AC-7: P7 starts 14th)
  *   SS2  previous_stage_clean_result in two start groups: bikes (M-1) every 60 s, then cars
  *        (C-1) every 2 min, 10 min after the last bike
+ *   SS3  inverse_of_overall, n = 3: the overall standings evaluate-penalties writes after SS1
  */
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -15,6 +16,7 @@ import { redisKeys } from '../common/src/redis-keys.ts';
 import type { StartOrderRequest } from '../common/src/triggers.ts';
 import { directusApi } from '../functions/src/directus-io/directus-api.ts';
 import { handle } from '../functions/generate-start-order/handler.ts';
+import { runPenaltyEvaluation } from '../functions/src/evaluate-penalties/evaluate.ts';
 import { runStartOrder } from '../functions/src/generate-start-order/generate.ts';
 import { invoke } from '../template/node24-ts/runtime/invoke.ts';
 import { adminApi, createOrg, createUser, trm, type TestUser } from './directus-client.ts';
@@ -23,6 +25,7 @@ import { createResultsEvent, createStageTimes, list, type ResultsEvent } from '.
 const DAY1 = Date.UTC(2025, 5, 8, 7, 0, 0);
 const DAY2 = Date.UTC(2025, 5, 9, 7, 0, 0);
 const DAY3 = Date.UTC(2025, 5, 10, 7, 0, 0);
+const DAY4 = Date.UTC(2025, 5, 11, 7, 0, 0);
 const at = (base: number, minutes: number) => new Date(base + minutes * 60_000).toISOString();
 
 interface StartOrderRow {
@@ -67,6 +70,7 @@ describe('generate-start-order against Directus', () => {
         { code: 'P', kind: 'prologue', sequence: 0, plannedStartMs: DAY1, status: 'finished', strategy: 'race_number' },
         { code: 'SS1', sequence: 1, plannedStartMs: DAY2, startIntervalS: 60, strategy: 'inverse_top_n_then_natural', params: { n: 20 } },
         { code: 'SS2', sequence: 2, plannedStartMs: DAY3, strategy: 'previous_stage_clean_result' },
+        { code: 'SS3', sequence: 3, plannedStartMs: DAY4, strategy: 'inverse_of_overall', params: { n: 3 } },
       ],
       entries: numbers.map((n) => ({ number: n, category: n === 125 ? 'C-1' : 'M-1' })),
     });
@@ -160,6 +164,25 @@ describe('generate-start-order against Directus', () => {
     // the car group: 10 min after the last bike (07:22)
     expect(order.find((r) => r.number === 125)).toMatchObject({ position: 24 });
     expect(Date.parse(order.find((r) => r.number === 125)!.start_at)).toBe(Date.parse(at(DAY3, 32)));
+  });
+
+  test('inverse_of_overall starts from the overall standings evaluate-penalties wrote', async () => {
+    // no rules: the overall after SS1 (the prologue does not count) is the SS1 result; the
+    // stewards' exclusion of #110 is a manual penalty (stage_times.excluded is the function's output)
+    await official.api.request('POST', '/items/penalties', { entry: ev.entries[110], stage: ev.stages.SS1, exclusion: true, amount_ms: 0, explanation: 'outside assistance' });
+    const evaluation = await runPenaltyEvaluation({ api: api() }, { scope: 'event', id: String(ev.event) });
+    expect(evaluation.standings.created).toBeGreaterThan(0);
+    const summary = await runStartOrder({ api: api() }, { stage_id: String(ev.stages.SS3) });
+    expect(summary).toMatchObject({ strategy: 'inverse_of_overall', reference: 'overall after SS1', omitted: [{ entry: ev.entries[110], reason: 'excluded in overall: not starting' }] });
+    const order = await rows('SS3');
+    expect(order.slice(0, 4).map((r) => [r.number, r.explanation])).toEqual([
+      [123, 'P3 overall; top 3 reversed → 1st'],
+      [124, 'P2 overall; top 3 reversed → 2nd'],
+      [125, 'P1 overall; top 3 reversed → 3rd'],
+      [122, 'P4 overall; outside the top 3 → 4th'],
+    ]);
+    expect(order.at(-1)).toMatchObject({ number: 111 });
+    expect(Date.parse(order[3].start_at)).toBe(Date.parse(at(DAY4, 3)));
   });
 
   test('a stage already running is refused (409), an unknown stage is 404', async () => {
