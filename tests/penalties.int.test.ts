@@ -84,7 +84,7 @@ describe('evaluate-penalties against Directus', () => {
   const penaltyOf = async (entry: number, kind = 'infringement') => (await penalties()).find((p) => p.entry === entry && p.source_kind === kind);
   const stageTime = async (stage: number, entry: number) => (await list<StageTimeRow>(adminApi(), 'stage_times', { stage: { _eq: stage } })).find((r) => r.entry === entry)!;
   const standings = () => list<StandingRow>(adminApi(), 'standings', { event: { _eq: sc.event } }, 'key');
-  /** The evaluate-penalties job the trm-results hook queued for an entry, matching the reason. */
+  /** The evaluate-penalties job the trm-results hook queued for an entry (or event), matching the reason. */
   const queuedJob = async (entry: number, reason: string) => {
     await expect
       .poll(async () => (await penaltyQueue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).some((j) => j.data.id === String(entry) && String(j.data.reason).includes(reason)), { timeout: 20_000, interval: 100 })
@@ -221,6 +221,18 @@ describe('evaluate-penalties against Directus', () => {
     expect(t).toMatchObject({ penalty_ms: 300_000, total_ms: 3_800_000 });
     expect((await standings()).find((r) => r.key === `${SS2}:overall:${E2}`)!.penalty_ms).toBe(300_000);
     expect((await evaluate({ scope: 'entry', id: String(E2) })).total_changes).toBe(0);
+  });
+
+  test("editing a rule queues the event's evaluation; the official's adjust still counts over the new computed amount", async () => {
+    const ruleId = rules['ra2025-speed-zone'];
+    const rule = await adminApi().request<{ params: { brackets: { aboveKmh: number; amountMs?: number }[] } }>('GET', `/items/penalty_rules/${ruleId}`);
+    const params = { ...rule.params, brackets: rule.params.brackets.map((b) => (b.aboveKmh === 20 ? { ...b, amountMs: 90_000 } : b)) };
+    await adminApi().request('PATCH', `/items/penalty_rules/${ruleId}`, { params });
+    const job = await queuedJob(sc.event, `penalty rule #${ruleId} updated`);
+    expect(job.scope).toBe('event');
+    await evaluate(job);
+    expect(await penaltyOf(E1)).toMatchObject({ amount_ms: 90_000, effective_ms: 30_000, override: 'adjust' });
+    expect(await penaltyOf(E3)).toMatchObject({ amount_ms: 60_000, effective_ms: 60_000 });
   });
 
   test('removing the cause (the fixes in the zone flagged faulty) removes the infringement and then the penalty', async () => {
