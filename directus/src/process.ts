@@ -77,6 +77,9 @@ export function directusEnv(o: DirectusOptions): NodeJS.ProcessEnv {
     ADMIN_PASSWORD: o.adminPassword,
     WEBSOCKETS_ENABLED: 'true',
     WEBSOCKETS_HEARTBEAT_ENABLED: 'true',
+    // the live map page is served by the live gateway (another origin) and reads Directus REST
+    CORS_ENABLED: 'true',
+    CORS_ORIGIN: 'true',
     TELEMETRY: 'false',
     PROJECT_OWNER_ENABLED: 'false',
     IMPORT_IP_DENY_LIST: '169.254.169.254',

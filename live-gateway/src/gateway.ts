@@ -1,9 +1,10 @@
 /**
  * buildGateway(): the assembled live gateway, not listening, so tests start it on port 0.
  * Fastify with encapsulated plugins (STYLE.md rule 10): `wsInfra` (fastify-plugin: the
- * @fastify/websocket server, shared), `liveRoutes` (GET /live) and `adminRoutes` (/healthz,
- * /metrics). The timers (event map refresh, permission re-check, ping, slow-client tick) and
- * the stream consumer start with start() and stop with close().
+ * @fastify/websocket server, shared), `liveRoutes` (GET /live), `adminRoutes` (/healthz,
+ * /metrics) and `mapPage` (the live map page at /, static-files.ts). The timers (event map
+ * refresh, permission re-check, ping, slow-client tick) and the stream consumer start with
+ * start() and stop with close().
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
@@ -27,6 +28,7 @@ import { LiveConnection, type ConnectionDeps } from './connection.ts';
 import { MAX_CLIENT_MESSAGE_BYTES } from './protocol.ts';
 import { Session } from './session.ts';
 import { loadSnapshot } from './snapshot.ts';
+import { mapPage } from './static-files.ts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -191,6 +193,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   await app.register(wsInfra);
   await app.register(liveRoutes, { ctx });
   await app.register(adminRoutes, { health, metrics });
+  await app.register(mapPage, { directusUrl: config.directusUrl });
 
   async function refreshEventMap(): Promise<void> {
     eventMap.replace(await loadEntryRows(deps.pool), now());
