@@ -8,10 +8,9 @@
  *                 category_position of every row of the event (a total that moved moves others)
  *   standings     overall and per category after each counted stage that has results
  */
-import { computeStandings, stageTotals, type Penalty, type StageRef, type StageTotal, type StandingRow } from '../core/penalties/index.ts';
+import { computeStandings, stageTotals, type Penalty, type StageRef, type StageTime, type StageTotal, type StandingRow } from '../core/penalties/index.ts';
 import { diffRows, sameValue, type Diff, type FieldSpec, type StoredRow } from '../directus-io/diff.ts';
 import { isManual, stageStatus, type EntryRow, type PenaltyRow, type StageRow, type StageTimeRow } from './facts.ts';
-import type { StageTime } from '../core/penalties/index.ts';
 
 export const PENALTY_FIELDS: FieldSpec = {
   event: 'int',
