@@ -2,8 +2,9 @@
  * Safety service configuration (ARCHITECTURE.md, "Environment"), loaded once by main.ts. Units
  * are in the names; every invalid key is reported in one message.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { defaults, int, loadConfig, optionalStr, port, str, url, type Env } from '../../common/src/config.ts';
-import { defaultConsumerName } from '../../db-writer/src/config.ts';
 
 const spec = {
   databaseUrl: url('DATABASE_URL', defaults.databaseUrl),
@@ -35,4 +36,9 @@ export type SafetyConfig = ReturnType<typeof loadSafetyConfig>;
 export function loadSafetyConfig(env: Env) {
   const config = loadConfig(spec, env);
   return { ...config, consumer: config.consumer ?? defaultConsumerName() };
+}
+
+/** host-pid-random: a restarted process never inherits a dead one's pending entries by name. */
+function defaultConsumerName(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
