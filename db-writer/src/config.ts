@@ -35,6 +35,8 @@ const spec = {
   lagWarnPercent: int('WRITER_LAG_WARN_PERCENT', 50, { min: 1, max: 100 }),
   monitorIntervalMs: int('WRITER_MONITOR_INTERVAL_MS', 2000, { min: 50 }),
   sql: oneOf('WRITER_SQL', SQL_MODES, 'copy'),
+  /** batches written at once, each on its own Postgres connection */
+  concurrentBatches: int('WRITER_CONCURRENT_BATCHES', 2, { min: 1, max: 8 }),
   logLevel: str('LOG_LEVEL', 'info'),
 };
 

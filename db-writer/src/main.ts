@@ -32,7 +32,7 @@ export async function startWriterService(env: Env, overrides: Partial<Pick<Write
   // the hot XREADGROUP goes through the lean client (a third of ioredis's CPU per entry); TLS
   // URLs stay on ioredis
   const blocking = config.redisUrl.startsWith('rediss:') ? createRedis(config.redisUrl) : new RespClient(config.redisUrl, `trm-writer:${config.consumer}`);
-  const pool = createPool(config.databaseUrl, env, { max: 2, application_name: 'trm db-writer' });
+  const pool = createPool(config.databaseUrl, env, { max: config.concurrentBatches, application_name: 'trm db-writer' });
   // an idle connection dropped by a Postgres restart must not crash the process
   pool.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'));
 
@@ -49,6 +49,7 @@ export async function startWriterService(env: Env, overrides: Partial<Pick<Write
     streamMaxLen: config.streamMaxLen,
     lagWarnPercent: config.lagWarnPercent,
     monitorIntervalMs: config.monitorIntervalMs,
+    concurrentBatches: config.concurrentBatches,
     onCommitted: overrides.onCommitted,
   });
   const admin = await startAdminServer({ port: config.adminPort, host: config.adminHost, registry: writer.metrics.registry, health: () => writer.health() });

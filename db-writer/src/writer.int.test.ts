@@ -116,7 +116,11 @@ test('malformed entries are dead-lettered with reason and raw fields and never b
   await waitFor('stream drained', drained);
   expect(await rowCount()).toBe(1000);
   const dead = (await r.redis.xrange(r.keys.positionsDead, '-', '+')) as [string, string[]][];
-  const letters = dead.map(([, f]) => Object.fromEntries(f.flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : []))) as Record<string, string>);
+  // batches are written two at a time, so dead letters arrive in batch-completion order
+  const streamOrder = (id: string) => id.split('-').map(Number);
+  const letters = dead
+    .map(([, f]) => Object.fromEntries(f.flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : []))) as Record<string, string>)
+    .sort((a, b) => streamOrder(a.id)[0] - streamOrder(b.id)[0] || streamOrder(a.id)[1] - streamOrder(b.id)[1]);
   expect(letters.map((l) => l.reason)).toEqual(['missing imei', 'invalid lat', 'invalid ts (not an integer of ms)', 'missing lon', 'missing imei']);
   expect(JSON.parse(letters[4].fields)).toEqual({ garbage: 'only' });
   expect(letters.every((l) => /^\d+-\d+$/.test(l.id) && l.consumer === 'w1')).toBe(true);
@@ -151,8 +155,8 @@ test('XACK only after COMMIT: while the table is locked, entries stay pending an
       const g = await groupState(r.redis, r.keys.positions);
       return g.pending >= 500 && g.pending + (g.lag ?? 0) === 3000 ? g : null;
     });
-    // batches of 500: one being written (blocked on the lock), at most one filled ahead
-    expect(held.pending).toBeLessThanOrEqual(1000);
+    // batches of 500: two being written (blocked on the lock), at most one filled ahead
+    expect(held.pending).toBeLessThanOrEqual(1500);
     expect(Number((await locker.query('SELECT count(*) AS n FROM positions')).rows[0].n)).toBe(10);
     await locker.query('COMMIT');
     await waitFor('stream drained', drained);
@@ -176,10 +180,10 @@ test('while Postgres refuses connections the batch is retried with backoff, noth
     await waitFor('retries', () => w.writer.metrics.retries.get() >= 3);
     await w.writer.monitor();
     expect(w.writer.health()).toMatchObject({ ok: false, status: 'degraded', db: 'failing' });
-    // batches of 500: the one being retried plus the one filled ahead; the rest stays unread
+    // batches of 500: two being retried plus one filled ahead; the rest stays unread
     const g = await groupState(r.redis, r.keys.positions);
     expect(g.pending).toBeGreaterThan(0);
-    expect(g.pending).toBeLessThanOrEqual(1000);
+    expect(g.pending).toBeLessThanOrEqual(1500);
     expect(g.pending + (g.lag ?? 0)).toBe(2000);
   } finally {
     await admin.query(`ALTER DATABASE ${quoteIdent(db.name)} ALLOW_CONNECTIONS true`);

@@ -2,7 +2,8 @@
  * The consumer loop of group `processor`: read → batch → write → COMMIT → dead letters →
  * XACK → publish committed windows. Nothing is acknowledged before it is durable.
  *
- * State machine (one batch fills while the previous one is written: two batches at most):
+ * State machine (one batch fills while up to `concurrentBatches` (2) are written; at most three
+ * batches are held):
  *
  *   collecting ──maxRows | maxWaitMs──▶ writing ──COMMIT──▶ dead-lettering ──▶ XACK ──▶ publishing
  *       ▲                                  │ retryable failure                              │
@@ -51,6 +52,11 @@ export interface WriterOptions {
   streamMaxLen: number;
   lagWarnPercent: number;
   monitorIntervalMs: number;
+  /**
+   * batches written at once (each on its own connection): one's COMMIT waits for its WAL flush
+   * while the next one's COPY runs. Default 2.
+   */
+  concurrentBatches?: number;
   metrics?: WriterMetrics;
   now?: () => number;
   random?: () => number;
@@ -79,6 +85,7 @@ export function buildWriter(options: WriterOptions): Writer {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const claimEveryMs = Math.max(50, Math.min(options.claimIdleMs / 2, 5000));
+  const concurrentBatches = options.concurrentBatches ?? 2;
 
   let stopping = false;
   let stoppingAtMs = 0;
@@ -225,7 +232,8 @@ export function buildWriter(options: WriterOptions): Writer {
 
   async function run(): Promise<void> {
     await stream.ensureGroup();
-    let writing: Promise<void> | undefined;
+    const writing = new Set<Promise<void>>();
+    let failure: unknown;
     for (;;) {
       let batch: StreamEntry[] = [];
       if (!stopping) {
@@ -237,21 +245,32 @@ export function buildWriter(options: WriterOptions): Writer {
           await sleep(backoffMs(3, options.retryBaseMs, options.retryMaxMs, random()));
         }
       }
-      if (writing) await writing; // backpressure: never more than one batch written at a time
-      writing = undefined;
+      // backpressure: at most `concurrentBatches` written at a time, one more filled ahead
+      while (writing.size >= concurrentBatches && failure === undefined) await Promise.race(writing);
+      if (failure !== undefined) throw failure;
       if (batch.length > 0) {
         for (const e of batch) inFlight.add(e.id);
-        writing = flush(batch)
+        const ids = batch;
+        const task: Promise<void> = flush(batch)
           .catch((error: unknown) => {
             if ((error as TrmError).code !== WRITER_ERR_ABANDONED) throw error;
-            log.error({ err: error, entries: batch.length }, 'batch abandoned at shutdown; it stays pending for another writer');
+            log.error({ err: error, entries: ids.length }, 'batch abandoned at shutdown; it stays pending for another writer');
           })
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              failure ??= error;
+            },
+          )
           .finally(() => {
-            for (const e of batch) inFlight.delete(e.id);
+            for (const e of ids) inFlight.delete(e.id);
+            writing.delete(task);
           });
+        writing.add(task);
       }
       if (stopping) {
-        await writing;
+        await Promise.all(writing);
+        if (failure !== undefined) throw failure;
         return;
       }
     }

@@ -28,6 +28,7 @@ imei, ts) and acknowledges entries only after COMMIT. Flags override their envir
   WRITER_STREAM_MAXLEN              the stream's cap; backlog is measured against it
   WRITER_LAG_WARN_PERCENT           backlog share of the cap that degrades /healthz (default 50)
   WRITER_SQL                        copy (default) or unnest
+  WRITER_CONCURRENT_BATCHES         batches written at once, one connection each (default 2)
   WRITER_DRAIN_MS                   on SIGTERM, how long the last batch may retry (default 8000)
 
 See docs/writer.md.`,

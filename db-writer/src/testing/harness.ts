@@ -85,7 +85,7 @@ export function startTestWriter(options: {
 }): TestWriter {
   const redis = createRedis(options.redisUrl);
   const blocking = new RespClient(options.redisUrl);
-  const pool = createPool(options.databaseUrl, process.env, { max: 2, application_name: `trm writer test ${options.consumer}` });
+  const pool = createPool(options.databaseUrl, process.env, { max: options.overrides?.concurrentBatches ?? 2, application_name: `trm writer test ${options.consumer}` });
   pool.on('error', () => {});
   const writer = buildWriter({
     stream: createPositionStream({ redis, blocking, keys: options.keys, consumer: options.consumer }),
