@@ -7,7 +7,7 @@ import type { FieldSpec } from '../directus-io/diff.ts';
 export { diffRows, sameValue } from '../directus-io/diff.ts';
 export type { Diff, FieldKind, FieldSpec, StoredRow } from '../directus-io/diff.ts';
 
-export const STAGE_TIME_FIELDS: FieldSpec = { stage: 'int', entry: 'int', status: 'text', start_at: 'instant', finish_at: 'instant', raw_ms: 'int', neutralised_ms: 'int', net_ms: 'int', splits: 'json' };
+export const STAGE_TIME_FIELDS: FieldSpec = { stage: 'int', entry: 'int', status: 'text', start_at: 'instant', finish_at: 'instant', raw_ms: 'int', neutralised_ms: 'int', net_ms: 'int', splits: 'json', time_controls: 'json' };
 export const WAYPOINT_PASS_FIELDS: FieldSpec = { stage: 'int', entry: 'int', waypoint: 'int', validated: 'bool', passed_at: 'instant', distance_m: 'real', method: 'text' };
 export const SPEED_INFRINGEMENT_FIELDS: FieldSpec = {
   stage: 'int',

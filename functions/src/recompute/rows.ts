@@ -13,8 +13,13 @@
  * closest approach moves with every fix and would be rewritten, and pushed, on each live
  * recompute); once the entry is `finished` or `dnf`, every waypoint gets one, missed ones with
  * `validated: false` and the closest approach seen. A `dns` entry gets its stage_times row only.
+ *
+ * Time-control arrivals are `stage_times.time_controls` (JSON, one element per control, in
+ * course order), null when the course has none. The same rule as waypoints: a control reached
+ * is always listed; one not reached is listed (`arrived_at: null`) only once the entry is
+ * `finished` or `dnf`, so a running entry is never "missing" a control it has not got to yet.
  */
-import type { EntryStageResult, Fix } from '../core/timing/index.ts';
+import type { EntryStageResult, Fix, TimeControlRow } from '../core/timing/index.ts';
 
 export type Instant = string | null;
 
@@ -29,6 +34,20 @@ export interface StageTimeFields {
   neutralised_ms: number | null;
   net_ms: number | null;
   splits: unknown;
+  time_controls: TimeControlArrivalJson[] | null;
+}
+
+/** One element of `stage_times.time_controls`; `late_ms`/`early_ms` ≥ 0, null when due or arrival is unknown. */
+export interface TimeControlArrivalJson {
+  /** the geofence id */
+  control: number;
+  code: string | null;
+  due_at: Instant;
+  arrived_at: Instant;
+  /** false when the arrival is a fix time, not an interpolated crossing */
+  interpolated: boolean;
+  late_ms: number | null;
+  early_ms: number | null;
 }
 
 export interface WaypointPassFields {
@@ -102,6 +121,23 @@ export function fixLookup(fixes: readonly Fix[]): FixLookup {
   };
 }
 
+/** The stored form of the core's time-control rows (see the rule in the header). */
+export function timeControlArrivals(status: EntryStageResult['status'], controls: readonly TimeControlRow[]): TimeControlArrivalJson[] | null {
+  if (controls.length === 0) return null;
+  const all = status === 'finished' || status === 'dnf';
+  return controls
+    .filter((c) => all || c.arrivedAtMs != null)
+    .map((c) => ({
+      control: Number(c.controlId),
+      code: c.code,
+      due_at: iso(c.dueMs),
+      arrived_at: iso(c.arrivedAtMs),
+      interpolated: c.interpolated,
+      late_ms: c.deltaMs == null ? null : Math.max(0, c.deltaMs),
+      early_ms: c.deltaMs == null ? null : Math.max(0, -c.deltaMs),
+    }));
+}
+
 export function entryRows(stage: number, entry: number, result: EntryStageResult, fixAt: FixLookup): EntryRows {
   const stageTime: StageTimeFields = {
     key: stageTimeKey(stage, entry),
@@ -114,6 +150,7 @@ export function entryRows(stage: number, entry: number, result: EntryStageResult
     neutralised_ms: result.startMs == null ? null : result.neutralisedMs,
     net_ms: result.netMs,
     splits: result.splits.map((s) => ({ geofence: Number(s.splitId), crossed_at: iso(s.crossedAtMs), elapsed_ms: s.elapsedMs, net_elapsed_ms: s.netElapsedMs })),
+    time_controls: timeControlArrivals(result.status, result.timeControls),
   };
 
   const allWaypoints = result.status === 'finished' || result.status === 'dnf';
