@@ -112,7 +112,9 @@ async function lagRun(db: { url: string; pool: pg.Pool }, r: TestRedis, perSecon
     targetP99Ms: 1000,
   };
   log(`lag at ${result.achievedRecordsPerSec}/s: p50 ${result.lagMs.p50} ms, p99 ${result.lagMs.p99} ms, max ${result.lagMs.max} ms`);
-  return { ...result, meetsTarget: result.lagMs.p99 < 1000 };
+  // on a loaded host the producer itself may fall behind: then the run says nothing about 20k/s
+  const producerKeptUp = result.achievedRecordsPerSec >= 0.95 * perSecond;
+  return { ...result, producerKeptUp, meetsTarget: producerKeptUp && result.lagMs.p99 < 1000 };
 }
 
 export const description = 'db-writer: rows/s vs a bare COPY of the same rows into the same table; lag p99 at 20,000 records/s';
