@@ -17,6 +17,7 @@ import { pgConfig } from '../common/src/pg.ts';
 import { createRedis, type Redis } from '../common/src/redis.ts';
 import { redisKeys } from '../common/src/redis-keys.ts';
 import type { PenaltyEvaluationRequest } from '../common/src/triggers.ts';
+import { at } from '../functions/src/core/timing/test-fixtures.ts';
 import { directusApi } from '../functions/src/directus-io/directus-api.ts';
 import { runPenaltyEvaluation, type PenaltySummary } from '../functions/src/evaluate-penalties/evaluate.ts';
 import { findPreset } from '../functions/src/presets/index.ts';
@@ -249,5 +250,71 @@ describe('evaluate-penalties against Directus', () => {
     const t3 = await stageTime(SS1, E3);
     expect(t3).toMatchObject({ penalty_ms: 0, total_ms: t3.net_ms });
     expect((await standings()).find((r) => r.key === `${SS1}:overall:${E3}`)).toMatchObject({ penalty_ms: 0, total_ms: t3.net_ms });
+  });
+});
+
+/**
+ * Time controls end to end: a time_control geofence (line x = 3000, due 2 min after the
+ * scheduled start) → recompute stores the arrivals in stage_times.time_controls →
+ * evaluate-penalties hands them to the `time_control` evaluator under the Rally Albania 2025
+ * preset (10 s per minute late, clock minute).
+ *   #1  scheduled 06:00, 10 m/s from x = −100 at 06:00:00: at x = 3000 at 06:05:10, due 06:02 → 3 min late → 30 s
+ *   #2  scheduled 06:01, 20 m/s from x = −100 at 06:01:00: at x = 3000 at 06:03:35, due 06:03 → on time
+ */
+describe('time-control arrivals: recompute → stage_times.time_controls → time_control penalty', () => {
+  let sc: Scenario;
+  let db: pg.Pool;
+  let E1: number, E2: number, TC: number;
+  const api = () => directusApi({ url: trm().directusUrl, token: trm().serviceToken });
+  const recompute = (request: Parameters<typeof runRecompute>[1]) => runRecompute({ api: recomputeApi({ url: trm().directusUrl, token: trm().serviceToken }), pool: db, now: () => NOW }, request);
+  const evaluate = (request: PenaltyEvaluationRequest) => runPenaltyEvaluation({ api: api() }, request);
+  const tcLine = { type: 'LineString', coordinates: [at(3000, 150), at(3000, -150)] };
+
+  beforeAll(async () => {
+    const org = await createOrg('tc');
+    const admin = adminApi();
+    sc = await createScenario(admin, { organization: org.id, plannedStartMs: T0, entryCount: 2, maxTimeS: 7200 });
+    [E1, E2] = sc.entries;
+    // the speed zone is the other test's subject: #2 would infringe it
+    await admin.request('DELETE', `/items/speed_limit_zones/${sc.zone}`);
+    TC = (await admin.request<{ id: number }>('POST', '/items/geofences', { stage: sc.stage, code: 'TC1', kind: 'time_control', sequence: 5, geometry: tcLine, due_offset_s: 120 })).id;
+    await admin.request('POST', '/items/start_orders', [
+      { key: `${sc.stage}:${E1}`, stage: sc.stage, entry: E1, position: 1, start_at: iso(T0) },
+      { key: `${sc.stage}:${E2}`, stage: sc.stage, entry: E2, position: 2, start_at: iso(T0 + 60_000) },
+    ]);
+    await createPresetRules(admin, { event: sc.event, categories: {}, stages: { SS1: sc.stage }, entries: {} }, findPreset('rally-albania-2025')!);
+    db = new pg.Pool(pgConfig(trm().directusDatabaseUrl, process.env, { max: 4 }));
+    await insertFixes(db, sc.devices[0], straightTrack({ t0: T0, x0: -100, x1: 6200, speedMs: 10, periodMs: 1000 }));
+    await insertFixes(db, sc.devices[1], straightTrack({ t0: T0 + 60_000, x0: -100, x1: 6200, speedMs: 20, periodMs: 1000 }));
+    await admin.request('PATCH', `/items/stages/${sc.stage}`, { status: 'finished' });
+  });
+
+  afterAll(async () => {
+    await db?.end();
+  });
+
+  test('the recompute stores each entry arrival with its due time; a second run changes nothing', async () => {
+    const first = await recompute({ scope: 'event', id: String(sc.event) });
+    expect(first.changed.stage_times.created).toBe(2);
+    const rows = await list<{ entry: number; status: string; time_controls: unknown }>(adminApi(), 'stage_times', { stage: { _eq: sc.stage } });
+    const byEntry = new Map(rows.map((r) => [r.entry, r]));
+    expect(byEntry.get(E1)).toMatchObject({ status: 'finished', time_controls: [{ control: TC, code: 'TC1', due_at: iso(T0 + 120_000), arrived_at: iso(T0 + 310_000), interpolated: true, late_ms: 190_000, early_ms: 0 }] });
+    expect(byEntry.get(E2)).toMatchObject({ status: 'finished', time_controls: [{ control: TC, code: 'TC1', due_at: iso(T0 + 180_000), arrived_at: iso(T0 + 215_000), late_ms: 35_000, early_ms: 0 }] });
+    expect((await recompute({ scope: 'event', id: String(sc.event) })).totalChanges).toBe(0);
+  });
+
+  test('3 min late at the time control → +30 s at 10 s/min (Rally Albania 2025 preset), readable, in the stage total; on time → nothing', async () => {
+    const summary = await evaluate({ scope: 'event', id: String(sc.event), reason: 'time controls' });
+    expect(summary).toMatchObject({ penalties: { created: 1 }, ignored: [] });
+    const rows = await list<PenaltyRow>(adminApi(), 'penalties', { event: { _eq: sc.event } });
+    expect(rows).toEqual([
+      expect.objectContaining({ key: `time_control:${sc.stage}:${E1}:${TC}:time_control`, entry: E1, stage: sc.stage, source_kind: 'time_control', amount_ms: 30_000, effective_ms: 30_000, exclusion: false, explanation: 'SS1: TC1: 3 min late × 10 s/min → 30 s' }),
+    ]);
+    const times = await list<StageTimeRow>(adminApi(), 'stage_times', { stage: { _eq: sc.stage } });
+    const t1 = times.find((t) => t.entry === E1)!;
+    const t2 = times.find((t) => t.entry === E2)!;
+    expect(t1).toMatchObject({ penalty_ms: 30_000, total_ms: t1.net_ms + 30_000 });
+    expect(t2).toMatchObject({ penalty_ms: 0, total_ms: t2.net_ms });
+    expect((await evaluate({ scope: 'entry', id: String(E1) })).total_changes).toBe(0);
   });
 });

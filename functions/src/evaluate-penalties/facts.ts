@@ -2,14 +2,14 @@
  * Directus rows → the penalties core's input (docs/penalties.md, "Function"). Pure.
  *
  * Fact ids are the facts' natural keys (`speed_infringements.key`, `waypoint_passes.key`,
- * `stage_times.key`), not their row ids: a recompute that deletes and re-creates an
+ * `stage_times.key`; a time-control arrival is `${stage_times.key}:${geofence}`), not their row ids: a recompute that deletes and re-creates an
  * infringement (a faulty flag set, then removed) gives the same penalty key, so an official's
  * override finds its penalty again. A manual penalty is its own fact: its id is the row id.
  *
  * Overrides live on the penalties rows (`override`, `override_amount_ms`, `override_reason`) and
  * are handed to every evaluation, so they survive every recompute.
  */
-import type { EntryFacts, ManualPenalty, PenaltyOverride, PenaltyRule, SpeedInfringement, StageRef, StageStatus, StageTime, WaypointPass, WaypointType } from '../core/penalties/index.ts';
+import type { EntryFacts, ManualPenalty, PenaltyOverride, PenaltyRule, SpeedInfringement, StageRef, StageStatus, StageTime, TimeControlArrival, WaypointPass, WaypointType } from '../core/penalties/index.ts';
 
 export interface RuleRow {
   id: number;
@@ -91,6 +91,8 @@ export interface StageTimeRow {
   excluded: boolean | null;
   position: number | null;
   category_position: number | null;
+  /** the recompute's arrivals (recompute/rows.ts `TimeControlArrivalJson`); null = no time control */
+  time_controls?: unknown;
 }
 
 export interface PenaltyRow {
@@ -184,14 +186,47 @@ export interface FactsResult {
   skipped: string[];
 }
 
+/**
+ * The time-control facts of one stage_times row: `time_controls` elements with a due time. An
+ * element without one (no `due_offset_s`/`params.due_at`, no start to count from) or that does
+ * not parse is reported, not evaluated.
+ */
+export function timeControlFacts(r: Pick<StageTimeRow, 'key' | 'stage' | 'entry' | 'time_controls'>, skipped: string[]): TimeControlArrival[] {
+  if (!Array.isArray(r.time_controls)) return [];
+  const out: TimeControlArrival[] = [];
+  for (const el of r.time_controls as { control?: unknown; code?: unknown; due_at?: unknown; arrived_at?: unknown }[]) {
+    const control = el?.control;
+    const dueMs = typeof el?.due_at === 'string' ? Date.parse(el.due_at) : NaN;
+    const arrivedMs = typeof el?.arrived_at === 'string' ? Date.parse(el.arrived_at) : el?.arrived_at == null ? null : NaN;
+    if ((typeof control !== 'number' && typeof control !== 'string') || Number.isNaN(arrivedMs)) {
+      skipped.push(`stage_times ${r.key}: a time_controls element does not parse`);
+      continue;
+    }
+    if (Number.isNaN(dueMs)) {
+      skipped.push(`stage_times ${r.key}: time control ${typeof el.code === 'string' ? el.code : control} has no due time`);
+      continue;
+    }
+    out.push({
+      id: `${r.key}:${control}`,
+      stageId: String(r.stage),
+      entryId: String(r.entry),
+      controlId: String(control),
+      ...(typeof el.code === 'string' && el.code ? { controlCode: el.code } : {}),
+      dueMs,
+      arrivedMs,
+    });
+  }
+  return out;
+}
+
 /** Every entry's facts for the whole event (escalation counts across the event). */
 export function entryFacts(rows: FactRows): FactsResult {
   const stageById = new Map(rows.stages.map((s) => [s.id, s]));
   const zoneCode = new Map(rows.zones.map((z) => [z.id, z.code]));
   const waypointById = new Map(rows.waypoints.map((w) => [w.id, w]));
   const skipped: string[] = [];
-  const byEntry = new Map<number, { infringements: SpeedInfringement[]; waypointPasses: WaypointPass[]; stageTimes: StageTime[]; manualPenalties: ManualPenalty[] }>();
-  for (const e of rows.entries) byEntry.set(e.id, { infringements: [], waypointPasses: [], stageTimes: [], manualPenalties: [] });
+  const byEntry = new Map<number, { infringements: SpeedInfringement[]; waypointPasses: WaypointPass[]; timeControls: TimeControlArrival[]; stageTimes: StageTime[]; manualPenalties: ManualPenalty[] }>();
+  for (const e of rows.entries) byEntry.set(e.id, { infringements: [], waypointPasses: [], timeControls: [], stageTimes: [], manualPenalties: [] });
   const known = (what: string, entry: number, stage: number | null) => {
     if (!byEntry.has(entry)) return false;
     if (stage !== null && !stageById.has(stage)) {
@@ -254,6 +289,7 @@ export function entryFacts(rows: FactRows): FactsResult {
       rawMs: r.net_ms ?? r.raw_ms,
       maxTimeMs: stage.max_time_s == null ? null : stage.max_time_s * 1000,
     });
+    byEntry.get(r.entry)!.timeControls.push(...timeControlFacts(r, skipped));
   }
 
   for (const r of rows.penalties) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { evaluatePenalties } from '../core/penalties/index.ts';
-import { entryFacts, manualKey, penaltyRules, stageRefs, storedOverrides, type EntryRow, type InfringementRow, type PenaltyRow, type RuleRow, type StageRow, type StageTimeRow } from './facts.ts';
+import { findPreset } from '../presets/index.ts';
+import { entryFacts, manualKey, timeControlFacts, penaltyRules, stageRefs, storedOverrides, type EntryRow, type InfringementRow, type PenaltyRow, type RuleRow, type StageRow, type StageTimeRow } from './facts.ts';
 import { eventTotals, penaltyWrites, stageTimeWrites, standingRows, storedTotal, type TotalsInput } from './results.ts';
 
 const stages: StageRow[] = [
@@ -121,5 +122,36 @@ describe('totals, positions and standings', () => {
       [103, null],
     ]);
     expect(rows[0].key).toBe('11:overall:102');
+  });
+});
+
+describe('time-control arrivals (stage_times.time_controls) → the time_control evaluator', () => {
+  const tcRule: RuleRow = { id: 7, event: 1, stage: null, category: null, evaluator: 'time_control', active: true, params: findPreset('rally-albania-2025')!.penaltyRules.find((r) => r.evaluator === 'time_control')!.params };
+  const due = '2025-06-08T10:15:00.000Z';
+  const withTc = (arrivedAt: string | null, extra: Record<string, unknown> = {}) =>
+    st(11, 101, 'finished', 3_600_000, { time_controls: [{ control: 31, code: 'TC1', due_at: due, arrived_at: arrivedAt, interpolated: true, late_ms: null, early_ms: null, ...extra }] });
+  const run = (row: StageTimeRow) => {
+    const { facts } = entryFacts({ stages, entries: entries.slice(0, 1), infringements: [], zones: [], waypointPasses: [], waypoints: [], stageTimes: [row], penalties: [] });
+    return { facts, penalties: evaluatePenalties({ stages: stageRefs(stages), rules: penaltyRules([tcRule]), entries: facts, overrides: [] }).penalties };
+  };
+
+  // Rally Albania 2025 preset: 10 s per minute late, 1 min per minute early, clock minute, OTL after 30 min
+  test.each([
+    ['3 min late (any second of 10:18)', '2025-06-08T10:18:59.000Z', 30_000, false, 'SS1: TC1: 3 min late × 10 s/min → 30 s'],
+    ['on time', '2025-06-08T10:15:40.000Z', 0, false, null],
+    ['2 min early', '2025-06-08T10:13:59.000Z', 120_000, false, 'SS1: TC1: 2 min early × 1:00/min → 2:00'],
+    ['OTL', '2025-06-08T10:46:00.000Z', 0, true, 'SS1: TC1: 31 min late, over the 30 min limit (OTL) → exclusion'],
+  ])('%s', (_name, arrivedAt, amountMs, exclusion, explanation) => {
+    const { facts, penalties } = run(withTc(arrivedAt));
+    expect(facts[0].timeControls).toEqual([{ id: '11:101:31', stageId: '11', entryId: '101', controlId: '31', controlCode: 'TC1', dueMs: Date.parse(due), arrivedMs: Date.parse(arrivedAt) }]);
+    if (explanation === null) return expect(penalties).toEqual([]);
+    expect(penalties).toEqual([expect.objectContaining({ key: 'time_control:11:101:31:time_control', stageId: '11', ruleId: '7', amountMs, exclusion, explanation })]);
+  });
+
+  test('a control without a due time is reported, not evaluated; no time_controls = no facts', () => {
+    const skipped: string[] = [];
+    expect(timeControlFacts(withTc('2025-06-08T10:18:00.000Z', { due_at: null }), skipped)).toEqual([]);
+    expect(skipped).toEqual(['stage_times 11:101: time control TC1 has no due time']);
+    expect(timeControlFacts(st(11, 101, 'finished', 1), skipped)).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ const ENTRY_FIELDS = ['id', 'event', 'number', 'category', 'status'];
 const RULE_FIELDS = ['id', 'event', 'stage', 'category', 'name', 'evaluator', 'params', 'active'];
 const INFRINGEMENT_FIELDS = ['id', 'key', 'stage', 'entry', 'zone', 'entered_at', 'exited_at', 'limit_kmh', 'max_speed_kmh', 'avg_speed_kmh', 'nominal_avg_speed_kmh', 'over_ms', 'over_distance_m', 'evidence'];
 const PASS_FIELDS = ['id', 'key', 'stage', 'entry', 'waypoint', 'validated'];
-const STAGE_TIME_FIELDS = ['id', 'key', 'stage', 'entry', 'status', 'raw_ms', 'net_ms', 'penalty_ms', 'total_ms', 'excluded', 'position', 'category_position'];
+const STAGE_TIME_FIELDS = ['id', 'key', 'stage', 'entry', 'status', 'raw_ms', 'net_ms', 'penalty_ms', 'total_ms', 'excluded', 'position', 'category_position', 'time_controls'];
 export const PENALTY_ROW_FIELDS = ['id', 'key', 'event', 'stage', 'entry', 'rule', 'source_kind', 'source_id', 'amount_ms', 'exclusion', 'explanation', 'override', 'override_amount_ms', 'override_reason', 'effective_ms'];
 export const STANDING_ROW_FIELDS = ['id', 'key', 'event', 'stage', 'entry', 'category', 'scope', 'position', 'total_ms', 'gap_ms', 'penalty_ms', 'status'];
 
