@@ -45,3 +45,7 @@ CMD ["node", "cli/src/main.ts", "functions"]
 FROM base AS connector
 EXPOSE 5031
 CMD ["node", "cli/src/main.ts", "connector"]
+
+FROM base AS safety
+EXPOSE 5032
+CMD ["node", "cli/src/main.ts", "safety"]

@@ -27,11 +27,12 @@ interface Service {
 }
 const services = Object.entries(compose.services);
 const ONE_SHOTS = ['db-init'];
-const REQUIRED = ['postgres', 'redis', 'directus', 'db-init', 'ingest-daemon', 'db-writer', 'live-gateway', 'functions', 'connector'];
+const REQUIRED = ['postgres', 'redis', 'directus', 'db-init', 'ingest-daemon', 'db-writer', 'live-gateway', 'functions', 'connector', 'safety'];
 // the admin (or service) port each health check must probe, by the variable that sets it
 const HEALTH_PORT_VARIABLE: Record<string, string> = {
   'ingest-daemon': 'INGEST_ADMIN_PORT',
   'db-writer': 'WRITER_ADMIN_PORT',
+  safety: 'SAFETY_ADMIN_PORT',
   'live-gateway': 'LIVE_PORT',
   functions: 'FUNCTIONS_PORT',
   connector: 'CONNECTOR_ADMIN_PORT',
