@@ -20,7 +20,7 @@ Runs until Ctrl-C. Logs: .trm/logs/directus.log.`,
     const secrets = loadSecrets(env);
     const say = (line: string) => process.stderr.write(`${line}\n`);
     await ensureRedis(config.redisUrl, say);
-    const booted = await bootDirectus({ databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, port: config.directusPort, secrets, mode: config.schemaApplyMode, allowDataLoss: Boolean(args.values['allow-data-loss']), say, env, logFile: join(stateDir, 'logs', 'directus.log') });
+    const booted = await bootDirectus({ databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, redisPrefix: env.TRM_REDIS_PREFIX ?? '', port: config.directusPort, secrets, mode: config.schemaApplyMode, allowDataLoss: Boolean(args.values['allow-data-loss']), say, env, logFile: join(stateDir, 'logs', 'directus.log') });
     process.stdout.write(`Directus ready: ${booted.url}/admin  (admin ${secrets.adminEmail} / ${secrets.adminPassword})\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -49,7 +49,7 @@ Rally Albania 2025 rule preset, demo users — and drives six simulated devices 
     await ensurePostgres(config.databaseUrl, env, say);
     await ensurePostgis(config.databaseUrl, env, say);
     await ensureRedis(config.redisUrl, say);
-    const directus = await bootDirectus({ databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, port: config.directusPort, secrets, mode: config.schemaApplyMode, provision: false, say, env, logFile: join(logs, 'directus.log') });
+    const directus = await bootDirectus({ databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, redisPrefix: env.TRM_REDIS_PREFIX ?? '', port: config.directusPort, secrets, mode: config.schemaApplyMode, provision: false, say, env, logFile: join(logs, 'directus.log') });
 
     const childEnv: NodeJS.ProcessEnv = { ...env, DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, DIRECTUS_URL: directus.url, DIRECTUS_TOKEN: secrets.serviceToken, DIRECTUS_SECRET: secrets.directusSecret, INGEST_ACCEPT: env.INGEST_ACCEPT ?? 'known' };
     const children = new Map<string, ChildProcess>();
