@@ -96,7 +96,12 @@ function schedule() {
     renderEntries(/** @type {HTMLTableSectionElement} */ ($('entries').querySelector('tbody')), state, Date.now());
   });
 }
-setInterval(schedule, 1000); // the "… s ago" column
+const STALE_AFTER_MS = 120_000;
+setInterval(() => {
+  schedule(); // the "… s ago" column
+  // a device silent for two minutes (or a fix left from an earlier run) is drawn faded
+  for (const [entry, { marker }] of markers) marker.getElement()?.classList.toggle('stale', Date.now() - (state.positions.get(entry)?.ts ?? 0) > STALE_AFTER_MS);
+}, 1000);
 
 $('entries').addEventListener('click', (e) => {
   const row = /** @type {HTMLElement} */ (e.target).closest('tr[data-entry]');
