@@ -3,11 +3,20 @@
  * two samples, so the distance is taken from the chord between consecutive fixes, not only from
  * the fixes themselves (rally-domain.md §0.2, AC-5). No chord is drawn across a gap or a spike
  * pair: there, only the fixes count.
+ *
+ * Only the parts of the track that can be near the waypoint are looked at: the track is cut
+ * into chunks of CHUNK fixes with their bounding boxes (once per track, track-chunks.ts), and a
+ * chunk whose box is farther from the waypoint than the best distance found so far is skipped.
+ * The result is the one a scan of every fix and chord gives, bit for bit (waypoints.test.ts
+ * compares both on seeded tracks): the nearest fix is the lexicographic minimum of (distance,
+ * index), the chords are visited in track order with the same running best, and a skipped chunk
+ * holds no fix or chord that could have changed it (see `chordBound`).
  */
 import { localProjection } from '../geo/projection.ts';
 import { closestPointOnSegment } from '../geo/segments.ts';
 import { round2, roundMs, type ResolvedOptions } from './options.ts';
 import { timeAt, type Track } from './track.ts';
+import { trackChunks, type TrackChunks } from './track-chunks.ts';
 import type { Waypoint, WaypointPassRow } from './types.ts';
 
 /** The part of the track considered, ms since epoch, inclusive. */
@@ -17,6 +26,45 @@ export interface TimeWindow {
 }
 
 export const WHOLE_TRACK: TimeWindow = { fromMs: -Infinity, toMs: Infinity };
+
+/** A chunk's distance bounds from the waypoint (metres); 0 when they cannot be computed. */
+interface Bounds {
+  /** no fix of the chunk is computed nearer than this (exact: rounding is monotonic) */
+  fix: Float64Array;
+  /** no point of a chord of the chunk is computed nearer than this (with a rounding margin) */
+  chord: Float64Array;
+}
+
+/**
+ * Distance bounds of every chunk from the waypoint, in the waypoint's frame (x = ΔLon·kx,
+ * y = ΔLat·ky). A fix's x is fl(fl(lon − lon0)·kx); fl is monotonic, so every fix of a chunk lies
+ * inside the box computed the same way from the chunk's extreme longitudes and latitudes, and its
+ * computed distance fl(√(x² + y²)) is at least the box's computed distance. A chord lies inside
+ * the box too, but its closest point is computed with a few roundings (a + t·(b − a), hypot):
+ * its bound keeps a margin of 1e-9 of the box's coordinates, many orders above those errors.
+ * A chunk whose longitudes would be wrapped (±180°) gets no bound (0: always looked at).
+ */
+function chunkBounds(chunks: TrackChunks, lon0: number, lat0: number, kx: number, ky: number): Bounds {
+  const m = chunks.count;
+  const fix = new Float64Array(m);
+  const chord = new Float64Array(m);
+  if (!(kx > 0 && ky > 0 && Number.isFinite(kx) && Number.isFinite(ky))) return { fix, chord };
+  for (let c = 0; c < m; c++) {
+    const dLonMin = chunks.minLon[c] - lon0;
+    const dLonMax = chunks.maxLon[c] - lon0;
+    if (dLonMin < -180 || dLonMax >= 180) continue; // some fixes would be wrapped: no bound
+    const xMin = dLonMin * kx;
+    const xMax = dLonMax * kx;
+    const yMin = (chunks.minLat[c] - lat0) * ky;
+    const yMax = (chunks.maxLat[c] - lat0) * ky;
+    const dx = xMin > 0 ? xMin : xMax < 0 ? -xMax : 0;
+    const dy = yMin > 0 ? yMin : yMax < 0 ? -yMax : 0;
+    const d = Math.sqrt(dx * dx + dy * dy);
+    fix[c] = d;
+    chord[c] = d - 1e-9 * (1 + Math.abs(xMin) + Math.abs(xMax) + Math.abs(yMin) + Math.abs(yMax));
+  }
+  return { fix, chord };
+}
 
 export function evaluateWaypoint(
   track: Track,
@@ -33,46 +81,81 @@ export function evaluateWaypoint(
   const ky = proj.toXy(wp.position[0], wp.position[1] + 1).y; // metres per degree of latitude
   const lon0 = wp.position[0];
   const lat0 = wp.position[1];
-  // Fix positions relative to the waypoint (metres) and their distances, computed once.
-  const xs = new Float64Array(n);
-  const ys = new Float64Array(n);
-  const ds = new Float64Array(n);
-  let nearestFix = -1;
-  let nearestFixD = Infinity;
-  for (let k = 0; k < n; k++) {
+  // A fix's position relative to the waypoint (metres) and its distance: always computed by these
+  // same operations, so a fix looked at twice gets the same values.
+  let px = 0;
+  let py = 0;
+  let pd = 0;
+  const place = (k: number): void => {
     let dLon = fixes[k].lon - lon0;
     if (dLon >= 180) dLon -= 360;
     else if (dLon < -180) dLon += 360;
-    const x = dLon * kx;
-    const y = (fixes[k].lat - lat0) * ky;
-    xs[k] = x;
-    ys[k] = y;
-    ds[k] = Math.sqrt(x * x + y * y);
-    if (fixes[k].ts < window.fromMs || fixes[k].ts > window.toMs) continue;
-    if (ds[k] < nearestFixD) {
-      nearestFixD = ds[k];
-      nearestFix = k;
+    px = dLon * kx;
+    py = (fixes[k].lat - lat0) * ky;
+    pd = Math.sqrt(px * px + py * py);
+  };
+  const chunks = trackChunks(track);
+  const bounds = chunkBounds(chunks, lon0, lat0, kx, ky);
+
+  // Nearest fix inside the window: the chunks by increasing bound, until a bound exceeds the best
+  // distance found; ties go to the lower index, as in a scan in track order.
+  const order: number[] = [];
+  for (let c = 0; c < chunks.count; c++) if (chunks.lastTs[c] >= window.fromMs && chunks.firstTs[c] <= window.toMs) order.push(c);
+  order.sort((a, b) => bounds.fix[a] - bounds.fix[b] || a - b);
+  let nearestFix = -1;
+  let nearestFixD = Infinity;
+  for (const c of order) {
+    if (bounds.fix[c] > nearestFixD) break;
+    const end = chunks.end(c);
+    for (let k = chunks.start(c); k <= end; k++) {
+      if (fixes[k].ts < window.fromMs || fixes[k].ts > window.toMs) continue;
+      place(k);
+      if (pd < nearestFixD || (pd === nearestFixD && k < nearestFix)) {
+        nearestFixD = pd;
+        nearestFix = k;
+      }
     }
   }
   let bestD = nearestFixD;
   let bestMs = nearestFix >= 0 ? fixes[nearestFix].ts : NaN;
   if (opts.waypointMethod === 'segment') {
     const centre = { x: 0, y: 0 };
-    for (let k = 0; k + 1 < n; k++) {
-      if (pairs[k] !== 'ok') continue;
-      // Triangle inequality: no point of the chord is closer than |a| − |ab|; skip hopeless chords.
-      const len = Math.hypot(xs[k + 1] - xs[k], ys[k + 1] - ys[k]);
-      if (Math.min(ds[k], ds[k + 1]) - len > bestD) continue;
-      const ta = fixes[k].ts;
-      const dt = fixes[k + 1].ts - ta;
-      const tMin = Math.max(0, (window.fromMs - ta) / dt);
-      const tMax = Math.min(1, (window.toMs - ta) / dt);
-      if (!(tMin <= tMax)) continue;
-      const c = closestPointOnSegment(centre, { x: xs[k], y: ys[k] }, { x: xs[k + 1], y: ys[k + 1] }, tMin, tMax);
-      const at = timeAt(track, k, c.t);
-      if (c.distanceM < bestD || (c.distanceM === bestD && at < bestMs)) {
-        bestD = c.distanceM;
-        bestMs = at;
+    // Chords in track order, chunk by chunk (chunk c holds the chords start(c) → end(c)); a chunk
+    // whose chords are all farther than the running best cannot change it and is skipped.
+    for (let c = 0; c < chunks.count; c++) {
+      if (bounds.chord[c] > bestD) continue;
+      const end = chunks.end(c);
+      let k = chunks.start(c);
+      place(k);
+      let ax = px;
+      let ay = py;
+      let ad = pd;
+      for (; k < end; k++) {
+        place(k + 1);
+        const bx = px;
+        const by = py;
+        const bd = pd;
+        if (pairs[k] === 'ok') {
+          // Triangle inequality: no point of the chord is closer than |a| − |ab|; skip hopeless chords.
+          const len = Math.hypot(bx - ax, by - ay);
+          if (!(Math.min(ad, bd) - len > bestD)) {
+            const ta = fixes[k].ts;
+            const dt = fixes[k + 1].ts - ta;
+            const tMin = Math.max(0, (window.fromMs - ta) / dt);
+            const tMax = Math.min(1, (window.toMs - ta) / dt);
+            if (tMin <= tMax) {
+              const cp = closestPointOnSegment(centre, { x: ax, y: ay }, { x: bx, y: by }, tMin, tMax);
+              const at = timeAt(track, k, cp.t);
+              if (cp.distanceM < bestD || (cp.distanceM === bestD && at < bestMs)) {
+                bestD = cp.distanceM;
+                bestMs = at;
+              }
+            }
+          }
+        }
+        ax = bx;
+        ay = by;
+        ad = bd;
       }
     }
   }
