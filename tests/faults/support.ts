@@ -8,7 +8,7 @@
  * key prefixes of its own; servers that are killed are throwaway ones on free ports.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -298,3 +298,8 @@ export function figures(scenario: string, values: Record<string, unknown>): void
 }
 
 export const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+/** resident set size of a process (kB), from /proc */
+export function rssKb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}

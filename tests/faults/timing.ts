@@ -43,7 +43,7 @@ export async function createTimingCourse(api: Rest, entries: number): Promise<Ti
 }
 
 /** The fixes as the ingest daemon decodes them: 1e-7° integers, whole km/h. */
-async function insertAsDecoded(pool: pg.Pool, records: Map<string, RecordInput[]>): Promise<void> {
+export async function insertAsDecoded(pool: pg.Pool, records: Map<string, RecordInput[]>): Promise<void> {
   for (const [imei, list] of records) {
     await pool.query(
       `INSERT INTO positions (imei, ts, lat, lon, alt, speed, heading, sats, fix)
