@@ -3,6 +3,11 @@
  * over fetch with the service token. Reads use `limit=-1`; writes use the batch endpoints (POST
  * an array, PATCH an array of items carrying their primary key, DELETE an array of keys) in
  * chunks of `batchSize`, so Directus runs its hooks and pushes the changes over its WebSocket.
+ * Directus writes a batch row by row in one transaction (a few SQL round trips per row), so the
+ * batches of a call, and of concurrent calls on the same client, are sent `writeConcurrency` at
+ * once: each is its own transaction on its own connection of Directus's pool. The rows of one
+ * call are disjoint, so the order between its batches does not matter; a call resolves once all
+ * its batches have answered, and fails with the first failed batch's error.
  * The only module of those functions that speaks HTTP. Failures are a TrmError with the
  * caller's `errorCode` (retryable on 5xx, 429 and network errors).
  */
@@ -29,9 +34,18 @@ export interface DirectusApiOptions {
   /** JSON bytes per batch request (Directus's MAX_PAYLOAD_SIZE defaults to 1 MB) */
   batchBytes?: number;
   timeoutMs?: number;
+  /**
+   * write requests (batches of createMany / updateMany / deleteMany) in flight at once on this
+   * client, across calls (default 4; 1 = one after the other). A call with fewer batches than
+   * this is cut into smaller ones (at least MIN_PARALLEL_BATCH rows each) to use them.
+   */
+  writeConcurrency?: number;
   /** code of the errors thrown (e.g. RECOMPUTE_ERR_DIRECTUS) */
   errorCode?: string;
 }
+
+/** Rows below which a call is not cut further to spread it over the concurrent requests. */
+export const MIN_PARALLEL_BATCH = 100;
 
 export function directusApi(o: DirectusApiOptions): DirectusApi {
   const base = o.url.replace(/\/+$/, '');
@@ -39,14 +53,20 @@ export function directusApi(o: DirectusApiOptions): DirectusApi {
   const timeoutMs = o.timeoutMs ?? 60_000;
   const batchBytes = o.batchBytes ?? 768 * 1024;
   const errorCode = o.errorCode ?? DIRECTUS_IO_ERR;
+  const writeConcurrency = Math.max(1, o.writeConcurrency ?? 4);
 
-  /** Consecutive slices of at most batchSize rows and about batchBytes of JSON each. */
+  /**
+   * Consecutive slices of at most batchSize rows and about batchBytes of JSON each; with
+   * writeConcurrency > 1, also of at most ⌈rows / writeConcurrency⌉ rows (not below
+   * MIN_PARALLEL_BATCH), so a call has a batch for each concurrent request.
+   */
   function* batches<T>(rows: readonly T[]): Generator<T[]> {
+    const maxRows = Math.min(batchSize, Math.max(MIN_PARALLEL_BATCH, Math.ceil(rows.length / writeConcurrency)));
     let part: T[] = [];
     let bytes = 0;
     for (const row of rows) {
       const size = JSON.stringify(row).length + 1;
-      if (part.length > 0 && (part.length >= batchSize || bytes + size > batchBytes)) {
+      if (part.length > 0 && (part.length >= maxRows || bytes + size > batchBytes)) {
         yield part;
         part = [];
         bytes = 0;
@@ -86,6 +106,29 @@ export function directusApi(o: DirectusApiOptions): DirectusApi {
     return (JSON.parse(text) as { data: T }).data;
   }
 
+  // write requests in flight, and the ones waiting for a slot (FIFO)
+  let writing = 0;
+  const waiting: (() => void)[] = [];
+  async function limited<T>(fn: () => Promise<T>): Promise<T> {
+    if (writing >= writeConcurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    else writing++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next(); // the slot passes to the next waiting request
+      else writing--;
+    }
+  }
+
+  /** Sends every batch (writeConcurrency at once on this client); results in batch order. */
+  async function writeBatches<R, T>(rows: readonly T[], send: (part: T[]) => Promise<R>): Promise<R[]> {
+    const settled = await Promise.allSettled(Array.from(batches(rows), (part) => limited(() => send(part))));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
+  }
+
   const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
   return {
@@ -99,15 +142,14 @@ export function directusApi(o: DirectusApiOptions): DirectusApi {
       return rows[0];
     },
     async createMany<T>(collection: string, rows: readonly Record<string, unknown>[], fields: readonly string[] = ['id']) {
-      const out: T[] = [];
-      for (const part of batches(rows)) out.push(...(await call<T[]>('POST', `/items/${collection}?${query({ fields: fields.join(',') })}`, part)));
-      return out;
+      const parts = await writeBatches(rows, (part) => call<T[]>('POST', `/items/${collection}?${query({ fields: fields.join(',') })}`, part));
+      return parts.flat();
     },
     async updateMany(collection, rows) {
-      for (const part of batches(rows)) await call('PATCH', `/items/${collection}?fields=id`, part);
+      await writeBatches(rows, (part) => call('PATCH', `/items/${collection}?fields=id`, part));
     },
     async deleteMany(collection, ids) {
-      for (const part of batches(ids)) await call('DELETE', `/items/${collection}`, part);
+      await writeBatches(ids, (part) => call('DELETE', `/items/${collection}`, part));
     },
     async updateOne(collection, id, patch) {
       await call('PATCH', `/items/${collection}/${encodeURIComponent(String(id))}?fields=id`, patch);
