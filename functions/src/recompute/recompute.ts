@@ -253,15 +253,22 @@ async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, 
     waypoint_passes: computed.flatMap((r) => r.waypointPasses),
     speed_infringements: computed.flatMap((r) => r.speedInfringements),
   };
-  for (const collection of COLLECTIONS) {
-    const stored = await loadStored(api, collection, stage.id, entryIds);
-    const diff: Diff<{ key: string; entry: number }> = diffRows(wanted[collection], stored, RESULT_COLLECTIONS[collection]);
-    const storedEntry = new Map(stored.map((s) => [s.id, Number(s.entry)]));
-    for (const row of diff.create) changedEntries.add(row.entry);
-    for (const row of diff.update) changedEntries.add(storedEntry.get(row.id)!);
-    for (const id of diff.delete) changedEntries.add(storedEntry.get(id)!);
-    stageSummary.changed[collection] = await writeDiff(api, collection, diff);
-  }
+  // The three collections at once (no row of one depends on another): their batches share the
+  // client's write concurrency (directus-api.ts), so Directus's per-row work overlaps. Every
+  // collection is settled before a failure is reported.
+  const written = await Promise.allSettled(
+    COLLECTIONS.map(async (collection) => {
+      const stored = await loadStored(api, collection, stage.id, entryIds);
+      const diff: Diff<{ key: string; entry: number }> = diffRows(wanted[collection], stored, RESULT_COLLECTIONS[collection]);
+      const storedEntry = new Map(stored.map((s) => [s.id, Number(s.entry)]));
+      for (const row of diff.create) changedEntries.add(row.entry);
+      for (const row of diff.update) changedEntries.add(storedEntry.get(row.id)!);
+      for (const id of diff.delete) changedEntries.add(storedEntry.get(id)!);
+      stageSummary.changed[collection] = await writeDiff(api, collection, diff);
+    }),
+  );
+  const failed = written.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   deps.onProgress?.({ type: 'stage-done', stage: stage.id, code: stage.code, changed: stageSummary.changed });
   return { stageSummary, changedEntries };
 }
