@@ -99,7 +99,10 @@ export const MARKS = {
     { code: 'WPS1', type: 'WPS', atM: 4_200, radiusM: 90 },
     { code: 'WPC1', type: 'WPC', atM: 5_600, radiusM: 90 },
   ],
-  timeControlM: 60,
+  // the start control: due at the entry's start minute, reached a few seconds after it (entries
+  // wait at distance 0, outside its radius, so nobody checks in early)
+  timeControlM: 100,
+  timeControlRadiusM: 30,
 } as const;
 
 export function courseGeometry() {

@@ -11,7 +11,13 @@ import { courseGeometry, MARKS } from './course.ts';
 import { DEMO_ENTRIES } from './scenario.ts';
 
 export const DEMO_ORG_SLUG = 'trm-demo';
-export const DEMO_START_INTERVAL_S = 30;
+/** one minute, so every start (and the time control due at it) falls on a whole minute */
+export const DEMO_START_INTERVAL_S = 60;
+
+/** The next whole minute at least `leadMs` from now: starts on the minute, as in a rally. */
+export function nextDemoStart(nowMs: number, leadMs = 45_000): number {
+  return Math.ceil((nowMs + leadMs) / 60_000) * 60_000;
+}
 
 export interface DemoUsers {
   operator: { email: string; password: string };
@@ -49,10 +55,11 @@ const TEMPLATES = [
   { key: 'cpureset', text: 'cpureset', description: 'restart the device' },
 ];
 
-export async function seedDemo(admin: Rest, options: { startAtMs: number; users: DemoUsers; roles: Record<string, string> }): Promise<SeededDemo> {
+export async function seedDemo(admin: Rest, options: { startAtMs: number; users: DemoUsers; roles: Record<string, string>; orgSlug?: string }): Promise<SeededDemo> {
   const { startAtMs } = options;
-  let [org] = await find<Row>(admin, 'organizations', { slug: { _eq: DEMO_ORG_SLUG } });
-  org ??= await admin.request<Row>('POST', '/items/organizations', { name: 'TRM Demo', slug: DEMO_ORG_SLUG });
+  const slug = options.orgSlug ?? DEMO_ORG_SLUG;
+  let [org] = await find<Row>(admin, 'organizations', { slug: { _eq: slug } });
+  org ??= await admin.request<Row>('POST', '/items/organizations', { name: slug === DEMO_ORG_SLUG ? 'TRM Demo' : `TRM Demo (${slug})`, slug });
   const organization = String(org.id);
 
   const old = await find<Row>(admin, 'events', { organization: { _eq: organization } });
@@ -100,7 +107,7 @@ export async function seedDemo(admin: Rest, options: { startAtMs: number; users:
     { stage: stage.id, code: 'DSS', kind: 'start', sequence: 0, geometry: g.start },
     { stage: stage.id, code: 'SP1', kind: 'split', sequence: 1, geometry: g.split },
     { stage: stage.id, code: 'ASS', kind: 'finish', sequence: 2, geometry: g.finish },
-    { stage: stage.id, code: 'TC0', kind: 'time_control', sequence: 0, geometry: g.timeControl, radius_m: 60, due_offset_s: 0 },
+    { stage: stage.id, code: 'TC0', kind: 'time_control', sequence: 0, geometry: g.timeControl, radius_m: MARKS.timeControlRadiusM, due_offset_s: 0 },
   ]);
   await admin.request('POST', '/items/waypoints', g.waypoints.map((w, i) => ({ stage: stage.id, code: w.code, type: w.type, sequence: i + 1, point: w.point, radius_m: w.radiusM })));
   await admin.request('POST', '/items/speed_limit_zones', { stage: stage.id, code: 'SLZ1', geometry: g.slz, limit_kmh: MARKS.slzLimitKmh, tolerance_kmh: 0 });

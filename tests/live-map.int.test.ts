@@ -24,7 +24,6 @@ import type { PenaltyEvaluationRequest } from '../common/src/triggers.ts';
 import { startWriterService, type WriterService } from '../db-writer/src/main.ts';
 import { driveDemo, type DemoDrive } from '../demo/drive.ts';
 import { DEMO_ORG_SLUG, seedDemo, type SeededDemo } from '../demo/seed.ts';
-import type { Rest } from '../directus/src/rest.ts';
 import { directusApi } from '../functions/src/directus-io/directus-api.ts';
 import { runPenaltyEvaluation } from '../functions/src/evaluate-penalties/evaluate.ts';
 import { directusApi as recomputeApi } from '../functions/src/recompute/directus-api.ts';
@@ -37,7 +36,9 @@ import { repoRoot } from '../cli/src/paths.ts';
 import { adminApi, serviceApi, trm } from './directus-client.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = join(repoRoot, 'docs', 'screenshot-live-map.png');
+// The README's picture is refreshed only on request (TRM_UPDATE_SCREENSHOT=1), so a test run
+// leaves the work tree clean; every run saves its own under .trm/.
+const SCREENSHOT = process.env.TRM_UPDATE_SCREENSHOT ? join(repoRoot, 'docs', 'screenshot-live-map.png') : join(repoRoot, '.trm', 'screenshots', 'live-map.png');
 const operator = { email: 'map-operator@example.com', password: 'map-operator-pw' };
 const viewer = { email: 'map-viewer@example.com', password: 'map-viewer-pw' };
 
@@ -48,22 +49,6 @@ function ensureChromium(): void {
   const apt = (args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
   if (!apt(['install', '-y', '--no-install-recommends', 'chromium'])) apt(['update']) && apt(['install', '-y', '--no-install-recommends', 'chromium']);
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get could not install chromium (${CHROMIUM} still missing)`);
-}
-
-/**
- * The admin client seedDemo writes through, with the demo organisation's slug renamed:
- * tests/demo.int.test.ts seeds the same organisation, and seedDemo deletes the previous demo
- * event of its organisation, so the two files stay independent when vitest runs them side by side.
- */
-function ownDemoOrg(admin: Rest, slug: string): Rest {
-  const quoted = (s: string) => encodeURIComponent(JSON.stringify(s));
-  return {
-    ...admin,
-    request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const renamed = path.startsWith('/items/organizations') && body && typeof body === 'object' && 'slug' in body ? { ...body, slug } : body;
-      return admin.request<T>(method, path.replace(quoted(DEMO_ORG_SLUG), quoted(slug)), renamed);
-    },
-  };
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
@@ -105,7 +90,7 @@ describe('live map page', () => {
   beforeAll(async () => {
     ensureChromium();
     const t = trm();
-    seeded = await seedDemo(ownDemoOrg(adminApi(), `${DEMO_ORG_SLUG}-map-${randomBytes(3).toString('hex')}`), { startAtMs: Date.now() - 375_000, users: { operator, viewer }, roles: t.roles });
+    seeded = await seedDemo(adminApi(), { orgSlug: `${DEMO_ORG_SLUG}-map-${randomBytes(3).toString('hex')}`, startAtMs: Date.now() - 375_000, users: { operator, viewer }, roles: t.roles });
     redis = await createTestRedis('map');
     const env = { REDIS_URL: redis.url, DATABASE_URL: t.directusDatabaseUrl, TRM_REDIS_PREFIX: redis.keys.prefix };
     ingest = await startIngest(loadIngestConfig({ ...env, INGEST_PORT: '0', INGEST_ADMIN_PORT: '0', INGEST_ACCEPT: 'known', INGEST_INSTANCE_ID: 'map-test' }), env, silentLogger());

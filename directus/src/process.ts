@@ -80,6 +80,8 @@ export function directusEnv(o: DirectusOptions): NodeJS.ProcessEnv {
     // the live map page is served by the live gateway (another origin) and reads Directus REST
     CORS_ENABLED: 'true',
     CORS_ORIGIN: 'true',
+    // anonymous viewers of a public event get result pushes too (public policy applies)
+    WEBSOCKETS_REST_AUTH: 'public',
     TELEMETRY: 'false',
     PROJECT_OWNER_ENABLED: 'false',
     IMPORT_IP_DENY_LIST: '169.254.169.254',

@@ -13,7 +13,7 @@ import { bootDirectus } from '../stack/directus.ts';
 import { loadSecrets, loadStackConfig } from '../stack-config.ts';
 import { commands } from './index.ts';
 import { driveDemo, type DemoDrive } from '../../../demo/drive.ts';
-import { seedDemo } from '../../../demo/seed.ts';
+import { nextDemoStart, seedDemo } from '../../../demo/seed.ts';
 
 const DEMO_USERS = {
   operator: { email: 'operator@example.com', password: 'demo-operator' },
@@ -74,7 +74,7 @@ Rally Albania 2025 rule preset, demo users — and drives six simulated devices 
     let drive: DemoDrive | undefined;
     let demoLines = '';
     if (args.values.demo) {
-      const startAtMs = Date.now() + 60_000;
+      const startAtMs = nextDemoStart(Date.now());
       say('seeding the demo rally (organisation "TRM Demo", event "Tirana Demo Rally", stage SS1)');
       const demo = await seedDemo(directus.admin, { startAtMs, users: DEMO_USERS, roles: directus.access.roles });
       const ingestPort = Number(env.INGEST_PORT ?? 5027);
