@@ -32,4 +32,9 @@ describe('parseRecomputeRequest', () => {
   test.each([[null], [[]], ['{'], [{ scope: 'event' }], [{ scope: 'event', id: 1, to: '2026-13-45T00:00:00Z' }]])('refuses %j with FN_ERR_BAD_INPUT', (raw) => {
     expect(() => parseRecomputeRequest(raw)).toThrow(expect.objectContaining({ code: 'FN_ERR_BAD_INPUT' }));
   });
+  // found by tests/faults/connector-backlog.faults.test.ts: a NUL went on to Directus, which
+  // answered 500 (Postgres text cannot hold U+0000), so the connector retried it five times
+  test.each([[{ scope: 'entry', id: '1\u00002' }], [{ scope: 'entry', id: '1', reason: 'a\u0000b' }], [{ scope: 'entry', id: '1', requested_by: '\u0000' }]])('NUL in an id or a text field is refused with FN_ERR_BAD_INPUT: %j', (raw) => {
+    expect(() => parseRecomputeRequest(raw)).toThrow(expect.objectContaining({ code: 'FN_ERR_BAD_INPUT' }));
+  });
 });

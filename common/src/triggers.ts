@@ -113,18 +113,21 @@ function object(raw: unknown, what: string): Obj {
   return raw as Obj;
 }
 
+/** Postgres text cannot hold U+0000: passed on, Directus answers 500 and the call is retried in vain. */
+const hasNul = (value: string) => value.includes('\u0000');
+
 /** Directus ids are integers or UUIDs; both travel as non-empty strings. */
 function id(o: Obj, key: string, what: string): string {
   const value = o[key];
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
-  if (typeof value === 'string' && value.trim() !== '' && value.length <= 128) return value.trim();
+  if (typeof value === 'string' && value.trim() !== '' && value.length <= 128 && !hasNul(value)) return value.trim();
   throw new PermanentError(BAD_INPUT, `${what}: "${key}" must be a non-empty id`, { details: { field: key } });
 }
 
 function optionalText(o: Obj, key: string, what: string, maxLength = 500): string | undefined {
   const value = o[key];
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string' || value.length > maxLength) throw new PermanentError(BAD_INPUT, `${what}: "${key}" must be a string of at most ${maxLength} characters`, { details: { field: key } });
+  if (typeof value !== 'string' || value.length > maxLength || hasNul(value)) throw new PermanentError(BAD_INPUT, `${what}: "${key}" must be a string of at most ${maxLength} characters, without NUL`, { details: { field: key } });
   return value;
 }
 

@@ -150,6 +150,70 @@ describe('the connector down with a backlog', () => {
     expect(jobs.failed).toBe(0);
   });
 
+  test('hostile values in every function input: coded 4xx (or a safe 200), never a 500, a hang or a crash', async () => {
+    const base = `http://127.0.0.1:${fnPort}`;
+    const listed = (await (await fetch(`${base}/system/functions`)).json()) as { name: string }[];
+    const valid: Record<string, Record<string, unknown>> = {
+      recompute: { scope: 'entry', id: String(course.sc.entries[0]), reason: 'hostile' },
+      'evaluate-penalties': { scope: 'entry', id: String(course.sc.entries[0]), reason: 'hostile' },
+      'generate-start-order': { stage_id: String(course.sc.stage), reason: 'hostile' },
+      'route-command': { command_id: '00000000-0000-0000-0000-000000000000' },
+    };
+    let nested: unknown = { leaf: 1 };
+    for (let i = 0; i < 2000; i++) nested = { n: nested };
+    // values: [label, JSON text of the value]
+    const values: [string, string][] = [
+      ['null', 'null'], ['true', 'true'], ['negative', '-1'], ['zero', '0'], ['fraction', '1.5'], ['huge number', '1e308'],
+      ['Infinity (1e309)', '1e309'], ['-Infinity', '-1e309'], ['big integer text', JSON.stringify('9'.repeat(400))],
+      ['empty string', '""'], ['huge string', JSON.stringify('x'.repeat(200_000))], ['NUL', JSON.stringify('a\u0000b')],
+      ['SQL injection', JSON.stringify("1'; DROP TABLE positions; --")], ['SQL OR', JSON.stringify('1 OR 1=1')],
+      ['JSON injection', JSON.stringify('{"$ne":null}')], ['path', JSON.stringify('../../etc/passwd')], ['array', '[1,2]'], ['object', '{}'],
+      ['nested 2000', JSON.stringify(nested)], ['__proto__', '{"__proto__":{"polluted":true}}'], ['constructor', '{"constructor":{"prototype":{"polluted":true}}}'],
+      ['bad date', JSON.stringify('2025-13-45T99:00:00Z')], ['far date', JSON.stringify('+275760-09-13T00:00:00.001Z')],
+    ];
+    const bodies: [string, string, string][] = []; // [function, label, raw body]
+    for (const { name } of listed) {
+      const v = valid[name] ?? {};
+      for (const [label, raw] of [
+        ['not JSON', '{"scope": NaN'], ['NaN literal', '{"id": NaN}'], ['top-level array', '[]'], ['top-level string', '"x"'], ['top-level number', '-1'],
+        ['empty object', '{}'], ['prototype pollution (top)', `{"__proto__":{"polluted":true},${JSON.stringify(v).slice(1)}`],
+        ['constructor pollution (top)', `{"constructor":{"prototype":{"polluted":true}},${JSON.stringify(v).slice(1)}`],
+        ['deep array 100k', `${'['.repeat(100_000)}${']'.repeat(100_000)}`], ['over 1 MiB', JSON.stringify({ ...v, reason: 'x'.repeat(1_100_000) })],
+      ] as [string, string][]) bodies.push([name, label, raw]);
+      for (const field of [...Object.keys(v), 'from', 'to', 'scope']) {
+        for (const [label, raw] of values) bodies.push([name, `${field}=${label}`, `${JSON.stringify({ ...v, [field]: '§' }).replace('"§"', raw)}`]);
+      }
+    }
+    const byStatus: Record<string, number> = {};
+    const bad: string[] = [];
+    for (const [name, label, raw] of bodies) {
+      let status = 0;
+      let code: unknown;
+      try {
+        const res = await fetch(`${base}/function/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw, signal: AbortSignal.timeout(60_000) });
+        status = res.status;
+        const text = await res.text();
+        try {
+          code = (JSON.parse(text) as { code?: unknown }).code;
+        } catch {
+          code = undefined;
+        }
+      } catch (error) {
+        bad.push(`${name} ${label}: ${(error as Error).message}`);
+        continue;
+      }
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+      if (status >= 500 || (status >= 400 && typeof code !== 'string')) bad.push(`${name} ${label}: ${status} ${String(code)}`);
+    }
+    const health = await fetch(`${base}/healthz`);
+    const alive = services[0].child.exitCode === null && health.ok;
+    const positions = Number((await pool.query('SELECT count(*) AS n FROM positions')).rows[0].n);
+    figures('functions-hostile', { functions: listed.map((f) => f.name), payloads: bodies.length, byStatus, failures: bad.length, firstFailures: bad.slice(0, 5), gatewayAlive: alive });
+    expect(bad).toEqual([]);
+    expect(alive).toBe(true);
+    expect(positions).toBeGreaterThan(0); // the injection text did nothing
+  });
+
   test('a command to another organisation’s device is refused', async () => {
     const other = await createTimingCourse(dx.admin, 1);
     const official = await dx.createUser('Timing official', course.organization, 'official2');
