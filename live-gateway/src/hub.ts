@@ -1,12 +1,16 @@
 /**
- * Fan-out: event → subscribed sessions. Each stream position is looked up in the event map,
- * encoded once per (event, entry), and queued on every subscribed session; sessions touched
- * by a read are flushed once at its end, so a busy stream leaves as one frame per read per
- * client. Sessions that had to wait (socket above its high-water mark) are retried by tick().
+ * Fan-out: event → subscribed sessions. Each stream position is looked up in the event map and
+ * encoded once per (event, entry); a busy stream leaves as one frame per read per client.
+ * The common case — a session following one event, nothing queued — is served from a
+ * SharedBatch per event and read: its frames are built once and the same bytes go to every such
+ * session, instead of each session queuing every position and joining its own identical frame.
+ * Sessions following several events queue position by position in stream order, as before, and
+ * are flushed once at the end of the read. Sessions that had to wait (socket above its
+ * high-water mark) are retried by tick().
  */
 import type { EventMap } from './event-map.ts';
 import { encodePosition, type StreamPosition } from './protocol.ts';
-import type { Session } from './session.ts';
+import { SharedBatch, type Session } from './session.ts';
 
 export class Hub {
   private readonly byEvent = new Map<number, Set<Session>>();
@@ -53,6 +57,7 @@ export class Hub {
   }
 
   fanOut(positions: readonly StreamPosition[], nowMs: number): void {
+    const batches = new Map<number, { batch: SharedBatch; several: Session[] }>();
     const dirty = new Set<Session>();
     let fanned = 0;
     for (const p of positions) {
@@ -68,7 +73,19 @@ export class Hub {
         });
         const key = `${ref.event}:${ref.entry}`;
         fanned++;
-        for (const session of subscribers) if (session.enqueue(key, encoded)) dirty.add(session);
+        let forEvent = batches.get(ref.event);
+        if (!forEvent) {
+          const several: Session[] = [];
+          for (const session of subscribers) if (session.subscriptions.size > 1) several.push(session);
+          batches.set(ref.event, (forEvent = { batch: new SharedBatch(), several }));
+        }
+        forEvent.batch.add(key, encoded);
+        for (const session of forEvent.several) if (session.enqueue(key, encoded)) dirty.add(session);
+      }
+    }
+    for (const [event, { batch }] of batches) {
+      for (const session of this.byEvent.get(event)!) {
+        if (session.subscriptions.size === 1 && session.deliver(batch, nowMs)) this.waiting.add(session);
       }
     }
     for (const session of dirty) if (session.flush(nowMs)) this.waiting.add(session);

@@ -140,3 +140,43 @@ describe('slow clients', () => {
     expect(sink.frames.map((f) => JSON.parse(f).type)).toEqual(['snapshot', 'position']);
   });
 });
+
+describe('shared frames', () => {
+  test('sessions following one event get the same built frame; one with something queued gets its own with the same content rules', () => {
+    const { hub, sink, session, c } = setup();
+    const other = new FakeSink();
+    const { session: second } = makeSession(other, c);
+    const behind = new FakeSink();
+    const { session: third } = makeSession(behind, c);
+    for (const s of [session, second, third]) {
+      hub.add(s);
+      hub.subscribe(s, 10, false);
+    }
+    behind.bufferedAmount = 5000; // above the high-water mark: its positions queue
+    hub.fanOut([pos('A', 1)], 0);
+    behind.bufferedAmount = 0;
+    hub.fanOut([pos('A', 2), pos('B', 2), pos('A', 3)], 0);
+    expect(sink.frames).toHaveLength(2);
+    expect(other.frames[1]).toBe(sink.frames[1]); // one object: built once, written twice
+    expect(sink.positions().map((p) => [p.entry, p.ts])).toEqual([[1, 1], [1, 3], [2, 2]]);
+    expect(behind.frames).toHaveLength(1);
+    expect(behind.frames[0]).not.toBe(sink.frames[1]);
+    expect(behind.positions().map((p) => [p.entry, p.ts])).toEqual([[1, 3], [2, 2]]);
+    expect(c.coalesced).toBe(3 + 1); // A:3 replaced A:2 in each of the three, A:2 replaced A:1 in the queue of the third
+    expect(c.delivered).toBe(2 + 2 + 2 + 2);
+  });
+
+  test('a session following several events still gets positions in stream order, one frame per read', () => {
+    const { hub, sink, session } = setup();
+    hub.subscribe(session, 10, false);
+    hub.subscribe(session, 30, false);
+    const alone = new FakeSink();
+    const { session: single } = makeSession(alone);
+    hub.add(single);
+    hub.subscribe(single, 10, false);
+    hub.fanOut([pos('A', 1), pos('C', 2), pos('B', 3)], 0);
+    expect(sink.frames).toHaveLength(1);
+    expect(sink.positions().map((p) => [p.event, p.entry])).toEqual([[10, 1], [30, 3], [10, 2]]);
+    expect(alone.positions().map((p) => [p.event, p.entry])).toEqual([[10, 1], [10, 2]]);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * One client's outbound side: its subscriptions, its coalescing queue and the socket it writes
- * to. The hub enqueues pre-encoded positions and flushes; the session applies the slow-client
- * policy (client-queue.ts) and closes the socket with SLOW_CLIENT when it must.
+ * to. The hub enqueues pre-encoded positions and flushes, or hands a whole read's batch of one
+ * event to deliver(); the session applies the slow-client policy (client-queue.ts) and closes
+ * the socket with SLOW_CLIENT when it must.
  */
 import { CoalescingQueue, flushDecision, type SlowClientPolicy } from './client-queue.ts';
 import { CLOSE } from './errors.ts';
@@ -9,7 +10,8 @@ import { encodeBatch } from './protocol.ts';
 
 /** The part of a WebSocket a session uses (a ws WebSocket in production). */
 export interface Sink {
-  send(data: string): void;
+  /** always a text frame (`binary: false`), also for a Buffer (shared frames, encoded once) */
+  send(data: string | Buffer, options: { binary: boolean }): void;
   readonly bufferedAmount: number;
   close(code: number, reason: string): void;
 }
@@ -26,6 +28,46 @@ export interface SessionStats {
 }
 
 const MAX_MESSAGES_PER_FRAME = 1000;
+const TEXT = { binary: false };
+
+function frameOf(encoded: readonly string[]): string {
+  return encoded.length === 1 ? encoded[0] : encodeBatch(encoded);
+}
+
+/**
+ * One stream read's positions of one event, coalesced by `event:entry` exactly as an empty
+ * client queue would hold them, and the frames flush() would build from that queue, built once
+ * (as Buffers, so they are not re-encoded per socket) and shared by every client it fits.
+ */
+export class SharedBatch {
+  readonly items = new Map<string, string>();
+  /** positions replaced within the read by a newer one of the same entry */
+  coalesced = 0;
+  private built: Buffer[] | undefined;
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  add(key: string, encoded: string): void {
+    if (this.items.has(key)) this.coalesced++;
+    this.items.set(key, encoded); // an existing key keeps its place, as in CoalescingQueue
+  }
+
+  frames(): readonly Buffer[] {
+    if (!this.built) {
+      const built: Buffer[] = [];
+      let chunk: string[] = [];
+      for (const encoded of this.items.values()) {
+        chunk.push(encoded);
+        if (chunk.length === MAX_MESSAGES_PER_FRAME) ((built.push(Buffer.from(frameOf(chunk))), (chunk = [])));
+      }
+      if (chunk.length > 0) built.push(Buffer.from(frameOf(chunk)));
+      this.built = built;
+    }
+    return this.built;
+  }
+}
 
 export class Session {
   readonly subscriptions = new Map<number, Subscription>();
@@ -61,6 +103,28 @@ export class Session {
     return true;
   }
 
+  /**
+   * A read's positions of the one event this session follows. With nothing queued or held and
+   * a socket under its high-water mark, the batch's shared frames are written as they are
+   * (they are what flush() would build from this queue); otherwise the positions are queued as
+   * enqueue() would and flushed. True when something stays queued.
+   */
+  deliver(batch: SharedBatch, nowMs: number): boolean {
+    if (this.closed) return false;
+    for (let i = 0; i < batch.coalesced; i++) this.stats.onCoalesced();
+    if (this.holds === 0 && this.queue.size === 0 && batch.size <= this.queue.maxEntries) {
+      if (flushDecision(this.sink.bufferedAmount, this.blockedSinceMs, nowMs, this.policy).action === 'send') {
+        this.blockedSinceMs = null;
+        const frames = batch.frames();
+        for (const frame of frames) this.sink.send(frame, TEXT);
+        this.stats.onDelivered(batch.size, frames.length);
+        return false;
+      }
+    }
+    for (const [key, encoded] of batch.items) if (!this.enqueue(key, encoded)) return false;
+    return this.flush(nowMs);
+  }
+
   /** Writes what is queued if the socket can take it; true when something stays queued. */
   flush(nowMs: number): boolean {
     if (this.closed || this.holds > 0 || this.queue.size === 0) return false;
@@ -76,7 +140,7 @@ export class Session {
     this.blockedSinceMs = null;
     while (this.queue.size > 0) {
       const batch = this.queue.drain(MAX_MESSAGES_PER_FRAME);
-      this.sink.send(batch.length === 1 ? batch[0] : encodeBatch(batch));
+      this.sink.send(frameOf(batch), TEXT);
       this.stats.onDelivered(batch.length, 1);
     }
     return false;
@@ -84,7 +148,7 @@ export class Session {
 
   /** A control message (snapshot, error, ack): written at once, ahead of queued positions. */
   send(encoded: string): void {
-    if (!this.closed) this.sink.send(encoded);
+    if (!this.closed) this.sink.send(encoded, TEXT);
   }
 
   hold(): void {
