@@ -94,7 +94,8 @@ export class LiveConnection {
         this.deps.hub.unsubscribe(this.session, event);
         this.sendError(decision.code, `no longer allowed to follow event ${event}`, event);
         this.log.info({ event, code: decision.code, user: this.identity?.userId }, 'subscription revoked on re-check');
-      } else if (decision.allowed) {
+      } else if (decision.allowed && this.session.subscriptions.has(event)) {
+        // (not re-added when the client unsubscribed while Directus was answering)
         this.session.subscriptions.set(event, { public: decision.public });
       }
     }

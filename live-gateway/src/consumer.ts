@@ -6,6 +6,8 @@
  *
  * States: idle → running (read → fan-out → ack, repeat) → closing → closed. A Redis failure is
  * logged, retried after a short back-off, and makes /healthz report the consumer unhealthy.
+ * So does a lost connection: our clients queue commands across a reconnect (no retry limit), so
+ * a pending XREADGROUP waits rather than fails while Redis is down; health reads the links.
  */
 import type { Redis } from '../../common/src/redis.ts';
 import type { RedisKeys } from '../../common/src/redis-keys.ts';
@@ -107,7 +109,7 @@ export function createLiveConsumer(options: {
   return {
     group,
     get healthy() {
-      return healthy;
+      return healthy && blocking.status === 'ready' && redis.status === 'ready';
     },
     async start() {
       if (running || closing) return;

@@ -1,9 +1,12 @@
 /**
  * Issue 9 against the real Directus, Postgres and Redis of the run: who may follow which
  * event, snapshot then live positions, token expiry and in-band re-auth, revocation on
- * re-check, Directus down, two gateway instances, assignment changes.
+ * re-check, Directus down, two gateway instances, assignment changes (on the refresh timer),
+ * dead peers removed by ping/pong, /healthz while Redis is down (a throwaway redis-server).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -23,7 +26,7 @@ let pool: pg.Pool;
 const gateways: Gateway[] = [];
 const clients: WsTestClient[] = [];
 
-async function startGateway(env: Record<string, string> = {}, directus?: DirectusClient): Promise<{ gw: Gateway; url: string }> {
+async function startGateway(env: Record<string, string> = {}, directus?: DirectusClient, redisUrl = tr.url): Promise<{ gw: Gateway; url: string }> {
   const t = trm();
   const config = loadGatewayConfig({
     LIVE_PORT: '0',
@@ -38,7 +41,7 @@ async function startGateway(env: Record<string, string> = {}, directus?: Directu
     LIVE_READ_BLOCK_MS: '200',
     ...env,
   });
-  const gw = await buildGateway({ config, redis: createRedis(tr.url), blocking: createRedis(tr.url), pool, log: silentLogger(), directus });
+  const gw = await buildGateway({ config, redis: createRedis(redisUrl), blocking: createRedis(redisUrl), pool, log: silentLogger(), directus });
   await gw.start();
   await gw.app.listen({ port: 0, host: '127.0.0.1' });
   gateways.push(gw);
@@ -53,8 +56,11 @@ async function connect(url: string, token?: string, via: 'header' | 'query' = 'h
   return client;
 }
 
+// a random run base and a counter: 1,000 IMEIs made in one millisecond must not collide
+const imeiBase = `35${String(randomBytes(4).readUInt32BE(0) % 10_000_000).padStart(7, '0')}`;
+let imeiSeq = 0;
 function imei(): string {
-  return `35${Date.now().toString().slice(-7)}${randomBytes(3).readUIntBE(0, 3).toString().padStart(6, '0')}`.slice(0, 15);
+  return `${imeiBase}${String(++imeiSeq).padStart(6, '0')}`;
 }
 
 let tsCounter = Date.now() - 60_000;
@@ -63,6 +69,15 @@ async function publish(deviceImei: string, extra: Record<string, string> = {}): 
   const fields = { imei: deviceImei, ts: String(ts), lat: '41.1', lon: '19.9', alt: '100', speed: '72', heading: '180', sats: '11', priority: '0', event: '0', io: '{}', rx: String(Date.now()), src: 'test', fix: '1', codec: '8E', ...extra };
   await tr.redis.xadd(tr.keys.positions, '*', ...Object.entries(fields).flat());
   return ts;
+}
+
+/** Waits for `probe` to hold; the bound only turns a hang into a readable failure (no timing assertion). */
+async function eventually(what: string, probe: () => boolean | Promise<boolean>, giveUpMs = 30_000): Promise<void> {
+  const deadline = Date.now() + giveUpMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${giveUpMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 const isPosition = (event: number, deviceImei?: string) => (m: Msg) => m.type === 'position' && m.event === event && (deviceImei === undefined || m.imei === deviceImei);
@@ -369,5 +384,109 @@ describe('sessions over time', () => {
     await gw.refreshEventMap();
     await publish(imeiA2);
     expect(await c.next(isPosition(eventA, imeiA2))).toMatchObject({ entry: entry.id, number: 103 });
+  });
+});
+
+describe('dead peers', () => {
+  test('a client that stops answering pings is terminated; one that answers stays', async () => {
+    // 500 ms: a healthy peer's pong has a whole interval to come back even on a loaded host
+    const { gw, url } = await startGateway({ LIVE_PING_INTERVAL_MS: '500' });
+    const silent = await connect(url);
+    const answering = await connect(url);
+    for (const c of [silent, answering]) {
+      c.send({ type: 'ping' });
+      await c.nextType('pong');
+    }
+    expect(gw.hub.sessions.size).toBe(2);
+    silent.pause(); // stops reading: the server's pings are never answered
+    await eventually('the silent client to be terminated', () => gw.metrics.deadPeers.get() >= 1 && gw.hub.sessions.size === 1);
+    silent.resume();
+    expect((await silent.waitClosed()).code).toBe(1006); // terminated, no close handshake
+    answering.send({ type: 'ping' });
+    await answering.nextType('pong');
+    expect(gw.metrics.deadPeers.get()).toBe(1);
+    expect(answering.closed).toBeUndefined();
+  });
+});
+
+describe('Redis down', () => {
+  function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+  }
+
+  /** A throwaway redis-server of this test (never the shared one), no persistence. */
+  async function startRedisServer(port: number): Promise<ChildProcess> {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const probe = createRedis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 50 });
+    try {
+      await eventually('the throwaway redis-server to answer', async () => (await probe.ping().catch(() => '')) === 'PONG', 10_000);
+    } finally {
+      probe.disconnect();
+    }
+    return child;
+  }
+
+  async function stopRedisServer(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  test('/healthz answers 503 while the gateway cannot reach Redis, and 200 again once it can', async () => {
+    const port = await freePort();
+    let server = await startRedisServer(port);
+    const { gw, url } = await startGateway({}, undefined, `redis://127.0.0.1:${port}`);
+    gateways.splice(gateways.indexOf(gw), 1); // closed here, while its Redis is up
+    const healthz = async () => {
+      const res = await fetch(url.replace('ws://', 'http://').replace('/live', '/healthz'));
+      return { status: res.status, body: (await res.json()) as { ok: boolean; consumer: { healthy: boolean } } };
+    };
+    try {
+      await eventually('/healthz 200 with Redis up', async () => (await healthz()).status === 200);
+      await stopRedisServer(server);
+      await eventually('/healthz 503 with Redis down', async () => (await healthz()).status === 503);
+      expect((await healthz()).body).toMatchObject({ ok: false, consumer: { healthy: false } });
+      server = await startRedisServer(port);
+      await eventually('/healthz 200 once Redis is back', async () => (await healthz()).status === 200);
+    } finally {
+      if (server.exitCode !== null || server.signalCode !== null) server = await startRedisServer(port);
+      await gw.close();
+      await stopRedisServer(server);
+    }
+  });
+});
+
+describe('assignment changes on the refresh timer', () => {
+  test('a device newly assigned to an entry reaches subscribers without a manual refresh', async () => {
+    // a short interval stands in for the 5 s default (max 10 s): the deadline is the timer's
+    const { url } = await startGateway({ LIVE_EVENT_MAP_REFRESH_MS: '200' });
+    const c = await connect(url, userA.accessToken);
+    c.send({ type: 'subscribe', event: eventA });
+    await c.nextType('snapshot');
+    const device = imei();
+    await adminApi().request('POST', '/items/devices', { imei: device, organization: orgA.id });
+    const entry = await adminApi().request<{ id: number }>('POST', '/items/entries', { event: eventA, number: 104, crew: 'Crew late', device });
+    // publish until one arrives: the map was reloaded by the timer, nobody called refreshEventMap()
+    let got: Msg | undefined;
+    await eventually('a position of the newly assigned device', async () => {
+      await publish(device);
+      got = c.messages.find(isPosition(eventA, device));
+      return got !== undefined;
+    });
+    expect(got).toMatchObject({ entry: entry.id, number: 104, crew: 'Crew late', imei: device });
+    // and a change of the entry's number reaches the next positions the same way
+    await adminApi().request('PATCH', `/items/entries/${entry.id}`, { number: 105 });
+    await eventually('a position with the new number', async () => {
+      await publish(device);
+      return c.messages.some((m) => isPosition(eventA, device)(m) && m.number === 105);
+    });
   });
 });
