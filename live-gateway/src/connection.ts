@@ -14,7 +14,7 @@
 import type { Logger } from '../../common/src/log.ts';
 import type { AccessCache, AccessDecision } from './access.ts';
 import type { Identity, TokenVerifier } from './auth.ts';
-import { GatewayError, gwError, type WireCode } from './errors.ts';
+import { CLOSE, GatewayError, gwError, type WireCode } from './errors.ts';
 import type { Hub } from './hub.ts';
 import { encodeError, encodeSnapshot, parseClientMessage, type LivePosition } from './protocol.ts';
 import type { Session } from './session.ts';
@@ -32,6 +32,9 @@ export interface ConnectionDeps {
 
 // setTimeout's longest delay (~24.8 days); a later expiry re-arms.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// Client messages waiting their turn (a subscribe waits for Directus, up to its timeout): a
+// client sending faster than it is answered is closed (1008) rather than queued without bound.
+export const MAX_PENDING_MESSAGES = 256;
 
 export class LiveConnection {
   private identity: Identity | null = null;
@@ -40,6 +43,7 @@ export class LiveConnection {
   private readonly session: Session;
   private readonly deps: ConnectionDeps;
   private readonly log: Logger;
+  private pending = 0;
 
   constructor(session: Session, deps: ConnectionDeps) {
     this.session = session;
@@ -102,7 +106,13 @@ export class LiveConnection {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.chain = this.chain.then(task).catch((error: unknown) => {
+    if (this.pending >= MAX_PENDING_MESSAGES) {
+      this.log.warn({ pending: this.pending }, 'client flooding messages: closed');
+      this.session.close(CLOSE.POLICY, 'too many messages in flight');
+      return;
+    }
+    this.pending++;
+    this.chain = this.chain.then(task).finally(() => this.pending--).catch((error: unknown) => {
       if (error instanceof GatewayError) {
         this.sendError(error.wire, error.message, (error.details?.event as number | undefined) ?? undefined);
         if (error.wire === 'UNAVAILABLE') this.log.warn({ err: error }, 'request failed: dependency unavailable');

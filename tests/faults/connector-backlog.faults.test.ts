@@ -17,7 +17,7 @@ import pg from 'pg';
 import { pgConfig } from '../../common/src/pg.ts';
 import { createRedis, type Redis } from '../../common/src/redis.ts';
 import { redisKeys, type RedisKeys } from '../../common/src/redis-keys.ts';
-import { requestRecompute } from '../../common/src/triggers.ts';
+import { requestRecompute, type RecomputeRequest } from '../../common/src/triggers.ts';
 import { CONSUMER_GROUP } from '../../connector/src/stream-consumer.ts';
 import { directusApi } from '../../functions/src/recompute/directus-api.ts';
 import { runRecompute } from '../../functions/src/recompute/recompute.ts';
@@ -99,8 +99,8 @@ describe('the connector down with a backlog', () => {
       const row = await official.api.request<{ id: string }>('POST', '/items/commands', { device: imei, template: i % 2 ? 'getver' : 'getinfo' });
       commandIds.push(row.id);
     }
-    const requests = [...course.sc.entries, ...course.sc.entries].map((id) => ({ scope: 'entry' as const, id: String(id), reason: 'backlog', requested_by: 'faults' }));
-    requests.push({ scope: 'stage' as const, id: String(course.sc.stage), reason: 'backlog', requested_by: 'faults' });
+    const requests: RecomputeRequest[] = [...course.sc.entries, ...course.sc.entries].map((id) => ({ scope: 'entry', id: String(id), reason: 'backlog', requested_by: 'faults' }));
+    requests.push({ scope: 'stage', id: String(course.sc.stage), reason: 'backlog', requested_by: 'faults' });
     for (const r of requests) await requestRecompute(redis, keys, r);
     const queue = new Queue(keys.queues.deviceCommands, { connection: createRedis(dx.redisUrl), prefix: keys.bullPrefix });
     const backlog = { recomputeRequests: requests.length, commandJobs: (await queue.getJobCounts('waiting')).waiting };

@@ -15,6 +15,7 @@
  * before keeps receiving.
  */
 import { SignJWT, UnsecuredJWT } from 'jose';
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pgConfig } from '../../common/src/pg.ts';
@@ -205,6 +206,27 @@ describe('Directus down: telemetry and running live subscriptions carry on', () 
     await waitFor('the keeper receiving again', () => positionsOf(keeper) > keeperBefore, { timeoutMs: 30_000 });
     more.stop();
     await ing.stop();
+    // regression (a subscribe flood queued without bound): Directus accepts but never answers,
+    // so each subscribe waits out LIVE_DIRECTUS_TIMEOUT_MS; the flooder is closed with 1008
+    const blackHole = net.createServer(() => {});
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', () => resolve()));
+    const slowPort = await freePort();
+    const slowGateway = spawnService('gateway', {
+      REDIS_URL: dx.redisUrl, TRM_REDIS_PREFIX: dx.redisPrefix, DATABASE_URL: dx.databaseUrl, LIVE_PORT: String(slowPort), LIVE_HOST: '127.0.0.1',
+      DIRECTUS_URL: `http://127.0.0.1:${(blackHole.address() as net.AddressInfo).port}`, DIRECTUS_SECRET: dx.secret, LIVE_DIRECTUS_TIMEOUT_MS: '5000',
+    });
+    services.push(slowGateway);
+    await waitHttp(`http://127.0.0.1:${slowPort}/healthz`, slowGateway);
+    const slowUrl = `ws://127.0.0.1:${slowPort}/live?access_token=${encodeURIComponent(viewer.accessToken)}`;
+    const flooder = await WsTestClient.open(slowUrl);
+    const bystander = await WsTestClient.open(slowUrl);
+    clients.push(flooder, bystander);
+    for (let i = 0; i < 2_000; i++) flooder.send({ type: 'subscribe', event: course.sc.event + (i % 8) });
+    results.subscribeFloodSlowDirectus = (await flooder.waitClosed()).code;
+    bystander.send({ type: 'ping' });
+    await bystander.nextType('pong');
+    blackHole.close();
+    expect(results.subscribeFloodSlowDirectus).toBe(1008);
     const health = await fetch(liveUrl.replace('ws:', 'http:').replace('/live', '/healthz'));
     results.gatewayHealthz = health.status;
     results.rssGrowthMb = Math.round((rssKb(gateway.pid) - rssBefore) / 102.4) / 10;

@@ -75,7 +75,7 @@ describe('Redis killed with SIGKILL and restarted from its AOF (appendfsync alwa
     const total = fleet.total;
     const kills: { ackedBeforeKill: number; ackedLostFromAof: number; recoverS: number }[] = [];
     for (let k = 1; k <= KILLS; k++) {
-      await waitFor('records ACKed', () => fleet!.acked >= Math.floor((total * k) / (KILLS + 1)), { timeoutMs: 120_000 });
+      await waitFor('records ACKed', () => fleet!.acked >= Math.floor((total * k) / (KILLS + 2)), { timeoutMs: 120_000 });
       await aof.kill9();
       const killedAt = Date.now();
       await sleep(DOWN_MS);
@@ -86,7 +86,8 @@ describe('Redis killed with SIGKILL and restarted from its AOF (appendfsync alwa
       let lost = 0;
       for (const key of acked) if (!inStream.keys.has(key)) lost++;
       const before = fleet.acked;
-      await waitFor('ACKs again after Redis is back', () => fleet!.acked > before, { timeoutMs: 60_000 });
+      // (on a loaded machine the devices may have had everything ACKed before the kill)
+      await waitFor('ACKs again after Redis is back', () => fleet!.acked > before || fleet!.done(), { timeoutMs: 60_000 });
       kills.push({ ackedBeforeKill: acked.size, ackedLostFromAof: lost, recoverS: seconds(Date.now() - killedAt - DOWN_MS) });
     }
     await waitFor('every record ACKed', () => fleet!.done(), { timeoutMs: 180_000, intervalMs: 100 });
