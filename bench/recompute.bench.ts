@@ -230,13 +230,16 @@ export const bench: BenchModule = {
       log(`binary COPY read: ${(binaryCopyMs / 1000).toFixed(2)} s (${(binaryBytes / 1e6).toFixed(0)} MB); ${cpuLine(binaryCpu)}`);
 
       // an experiment, not TRM's configuration: the result collections' Directus accountability
-      // (snapshots/schema.yaml: all = an activity and a revision row per created row)
+      // (snapshots/schema.yaml: null since the computed collections' audit is recompute_runs;
+      // `all` = an activity and a revision row per created row, as before)
       const accountability = env.TRM_BENCH_RESULT_ACCOUNTABILITY;
       if (accountability !== undefined) {
         for (const c of ['stage_times', 'waypoint_passes', 'speed_infringements']) await admin.request('PATCH', `/collections/${c}`, { meta: { accountability: accountability === 'none' ? null : accountability } });
         log(`result collections' accountability set to ${accountability} (experiment)`);
       }
-      const api = directusApi({ url: directus.url, token: secrets.serviceToken, batchSize: Number(env.TRM_BENCH_BATCH_SIZE ?? 2000) });
+      // write requests in flight at once (directus-io's writeConcurrency; 1 = one after the other)
+      const writeConcurrency = Number(env.TRM_BENCH_WRITE_CONCURRENCY ?? 4);
+      const api = directusApi({ url: directus.url, token: secrets.serviceToken, batchSize: Number(env.TRM_BENCH_BATCH_SIZE ?? 2000), writeConcurrency });
       const now = () => T0 + (hours + 12) * 3600_000;
       // as the function runs it (service.ts): compute workers, RECOMPUTE_WORKERS / _CONCURRENCY
       const workers = Number(env.RECOMPUTE_WORKERS ?? 2);
@@ -311,7 +314,7 @@ export const bench: BenchModule = {
         hours,
         fixes,
         machine: { cpus: cpus().length },
-        recompute: { workers, concurrency, ...(accountability !== undefined ? { resultAccountability: accountability } : {}) },
+        recompute: { workers, concurrency, writeConcurrency, ...(accountability !== undefined ? { resultAccountability: accountability } : {}) },
         baseline: { copyReadMs: Math.round(copyMs), bytes, cpu: baselineCpu },
         binaryBaseline: { copyReadMs: Math.round(binaryCopyMs), bytes: binaryBytes, cpu: binaryCpu },
         firstRecompute: { ms: Math.round(firstMs), ratioToCopy: +(firstMs / copyMs).toFixed(2), ratioToBinaryCopy: +(firstMs / binaryCopyMs).toFixed(2), changed: first.changed, cpu: firstCpu },

@@ -9,8 +9,9 @@
  * Per stage of the scope whose span overlaps the window:
  *   course rows → StageCourse (course.ts) → for each target entry with a device, at most
  *   `concurrency` at once: fixes over the stage span (fixes.ts, COPY bytes) → a compute worker
- *   (compute-pool.ts: parse, computeEntryStage, rows.ts) → diff against the stored rows by key
- *   (diff.ts) → delete, update, create.
+ *   (compute-pool.ts: parse, computeEntryStage, rows.ts) → in groups of `writeGroupSize`
+ *   entries: diff against the stored rows by key (diff.ts) → delete, update, create, while the
+ *   next group is read and computed.
  * The timing core is pure and the span does not depend on the scope, so an event, stage, entry
  * or device recompute of the same entry gives the same rows, and a second run changes nothing.
  */
@@ -42,6 +43,8 @@ export interface RecomputeDeps {
   now?: () => number;
   /** entries read and computed at once (default 4) */
   concurrency?: number;
+  /** entries whose rows are diffed and written together, while the next ones compute (default 100) */
+  writeGroupSize?: number;
   /** where entries are computed: worker threads (compute-pool.ts); default the caller's thread */
   compute?: ComputePool;
   span?: SpanOptions;
@@ -99,9 +102,16 @@ export function zeroCounts(): ChangeCounts {
   return Object.fromEntries(COLLECTIONS.map((c) => [c, { created: 0, updated: 0, deleted: 0, unchanged: 0 }])) as ChangeCounts;
 }
 
-function addCounts(into: ChangeCounts, from: ChangeCounts): void {
-  for (const c of COLLECTIONS) for (const k of ['created', 'updated', 'deleted', 'unchanged'] as const) into[c][k] += from[c][k];
+function addCollectionCounts(into: CollectionCounts, from: CollectionCounts): void {
+  for (const k of ['created', 'updated', 'deleted', 'unchanged'] as const) into[k] += from[k];
 }
+
+function addCounts(into: ChangeCounts, from: ChangeCounts): void {
+  for (const c of COLLECTIONS) addCollectionCounts(into[c], from[c]);
+}
+
+/** Groups of entries being written at once by a stage (their requests are bounded by the client). */
+const WRITING_GROUPS = 2;
 
 export function totalChanges(c: ChangeCounts): number {
   return COLLECTIONS.reduce((n, k) => n + c[k].created + c[k].updated + c[k].deleted, 0);
@@ -141,6 +151,9 @@ export async function runRecompute(deps: RecomputeDeps, request: RecomputeReques
   };
 
   const summary: RecomputeSummary = { runId, request, status: 'done', events: [], stages: [], entries: 0, fixes: 0, changed: zeroCounts(), totalChanges: 0, penaltyRequests: [], durationMs: 0 };
+  // entries whose rows changed, by stage; filled as rows are written (also by a run that fails)
+  const changedByStage = new Map<number, Set<number>>();
+  let penaltiesQueued = false;
   try {
     const scopes = await loadScope(api, request);
     summary.events = scopes.map((s) => s.event.id);
@@ -153,19 +166,17 @@ export async function runRecompute(deps: RecomputeDeps, request: RecomputeReques
     }
     deps.onProgress?.({ type: 'scope', events: scopes.length, stages: work.length, entries: new Set(scopes.flatMap((s) => s.targets.map((e) => e.id))).size });
 
-    const changedByStage = new Map<number, Set<number>>();
     const entriesSeen = new Set<number>();
     for (const w of work) {
-      const { stageSummary, changedEntries } = await recomputeStage(deps, w, now(), runId);
-      summary.stages.push(stageSummary);
-      summary.fixes += stageSummary.fixes;
-      addCounts(summary.changed, stageSummary.changed);
-      if (changedEntries.size) changedByStage.set(w.stage.id, changedEntries);
+      const changedEntries = new Set<number>();
+      changedByStage.set(w.stage.id, changedEntries);
+      await recomputeStage(deps, w, now(), runId, summary.stages, changedEntries);
       for (const e of w.scope.targets) if (e.device) entriesSeen.add(e.id);
     }
     summary.entries = entriesSeen.size;
-    summary.totalChanges = totalChanges(summary.changed);
+    sumStages(summary);
     summary.penaltyRequests = penaltyRequests(changedByStage, request, runId, deps.penaltyStageThreshold ?? 20);
+    penaltiesQueued = true;
     for (const p of summary.penaltyRequests) await deps.penalties?.(p);
     summary.durationMs = Date.now() - started;
     await finish({
@@ -177,10 +188,28 @@ export async function runRecompute(deps: RecomputeDeps, request: RecomputeReques
     return summary;
   } catch (error) {
     summary.status = 'failed';
+    sumStages(summary);
+    if (!penaltiesQueued) {
+      // rows written before the failure (earlier stages, earlier groups of this one) changed, and
+      // a retry will find them unchanged: their entries get their penalty evaluation now
+      summary.penaltyRequests = penaltyRequests(changedByStage, request, runId, deps.penaltyStageThreshold ?? 20);
+      for (const p of summary.penaltyRequests) await deps.penalties?.(p)?.catch(() => undefined);
+    }
     summary.durationMs = Date.now() - started;
     await finish({ status: 'failed', event: summary.events.length === 1 ? summary.events[0] : null, finished_at: new Date().toISOString(), changed: runChanged(summary), error: `${(error as { code?: string }).code ?? 'ERROR'}: ${(error as Error).message}`.slice(0, 2000) }).catch(() => undefined);
     throw error;
   }
+}
+
+/** The run's fixes and counts from its stages (those done, and the one that failed so far). */
+function sumStages(summary: RecomputeSummary): void {
+  summary.changed = zeroCounts();
+  summary.fixes = 0;
+  for (const st of summary.stages) {
+    summary.fixes += st.fixes;
+    addCounts(summary.changed, st.changed);
+  }
+  summary.totalChanges = totalChanges(summary.changed);
 }
 
 /** What the recompute_runs row keeps in `changed`. */
@@ -209,18 +238,22 @@ export function penaltyRequests(changedByStage: Map<number, Set<number>>, reques
   return out;
 }
 
-async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, runId: string): Promise<{ stageSummary: StageSummary; changedEntries: Set<number> }> {
+/**
+ * One stage: its StageSummary goes into `stages` at once (so a failed run reports what it wrote);
+ * the entries whose rows changed go into `changedEntries` as they are written.
+ */
+async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, runId: string, stages: StageSummary[], changedEntries: Set<number>): Promise<void> {
   const { api } = deps;
   const { stage, span, scope } = w;
   const targets = scope.targets.filter((e): e is EntryRow & { device: string } => !!e.device);
   const courseBuild = buildStageCourse(await loadCourseRows(api, stage.id));
   const stageSummary: StageSummary = { stage: stage.id, code: stage.code, entries: targets.length, fixes: 0, notes: courseBuild.notes, issues: 0, changed: zeroCounts() };
+  stages.push(stageSummary);
   deps.onProgress?.({ type: 'stage', stage: stage.id, code: stage.code, entries: targets.length, span, notes: courseBuild.notes, skipped: !courseBuild.ok });
-  const changedEntries = new Set<number>();
   if (!courseBuild.ok) {
     // without a start and a finish nothing can be timed; stored rows are left as they are
     stageSummary.skipped = courseBuild.notes.map((n) => n.message).join('; ');
-    return { stageSummary, changedEntries };
+    return;
   }
   const course = courseBuild.course;
   const starts = await loadStartTimes(api, stage.id);
@@ -237,7 +270,7 @@ async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, 
   // the same rows whatever finishes first.
   const compute = deps.compute ?? inlineCompute;
   const courseRef: CourseRef = { key: `${runId}:${stage.id}`, course };
-  const computed: EntryRows[] = await mapLimit(targets, deps.concurrency ?? 4, async (entry) => {
+  const computeEntry = async (entry: EntryRow & { device: string }): Promise<EntryRows> => {
     const bytes = await readFixBytes(deps.pool, entry.device, span);
     const scheduled = starts.get(entry.id);
     const outcome = await compute.run(courseRef, { stage: stage.id, entry: entry.id, bytes, options: scheduled !== undefined ? { ...baseOptions, scheduledStartMs: scheduled } : baseOptions });
@@ -245,30 +278,60 @@ async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, 
     stageSummary.issues += outcome.issues;
     deps.onProgress?.({ type: 'entry', stage: stage.id, entry: entry.id, number: entry.number, device: entry.device, fixes: outcome.fixes, status: outcome.status, issues: outcome.issues });
     return outcome.rows;
-  });
-
-  const entryIds = targets.map((e) => e.id);
-  const wanted: Record<ResultCollection, { key: string; entry: number }[]> = {
-    stage_times: computed.map((r) => r.stageTime),
-    waypoint_passes: computed.flatMap((r) => r.waypointPasses),
-    speed_infringements: computed.flatMap((r) => r.speedInfringements),
   };
-  // The three collections at once (no row of one depends on another): their batches share the
-  // client's write concurrency (directus-api.ts), so Directus's per-row work overlaps. Every
-  // collection is settled before a failure is reported.
-  const written = await Promise.allSettled(
-    COLLECTIONS.map(async (collection) => {
-      const stored = await loadStored(api, collection, stage.id, entryIds);
-      const diff: Diff<{ key: string; entry: number }> = diffRows(wanted[collection], stored, RESULT_COLLECTIONS[collection]);
-      const storedEntry = new Map(stored.map((s) => [s.id, Number(s.entry)]));
-      for (const row of diff.create) changedEntries.add(row.entry);
-      for (const row of diff.update) changedEntries.add(storedEntry.get(row.id)!);
-      for (const id of diff.delete) changedEntries.add(storedEntry.get(id)!);
-      stageSummary.changed[collection] = await writeDiff(api, collection, diff);
-    }),
-  );
-  const failed = written.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
+
+  // A group's rows against the stored rows of its entries; its three collections at once (no row
+  // of one depends on another), their batches sharing the client's write concurrency
+  // (directus-api.ts). Every collection settles before a failure is reported.
+  const writeGroup = async (entryIds: number[], computed: EntryRows[]): Promise<void> => {
+    const wanted: Record<ResultCollection, { key: string; entry: number }[]> = {
+      stage_times: computed.map((r) => r.stageTime),
+      waypoint_passes: computed.flatMap((r) => r.waypointPasses),
+      speed_infringements: computed.flatMap((r) => r.speedInfringements),
+    };
+    const written = await Promise.allSettled(
+      COLLECTIONS.map(async (collection) => {
+        const stored = await loadStored(api, collection, stage.id, entryIds);
+        const diff: Diff<{ key: string; entry: number }> = diffRows(wanted[collection], stored, RESULT_COLLECTIONS[collection]);
+        const storedEntry = new Map(stored.map((s) => [s.id, Number(s.entry)]));
+        // marked before writing: a write that fails half-way still gets its penalty evaluation
+        for (const row of diff.create) changedEntries.add(row.entry);
+        for (const row of diff.update) changedEntries.add(storedEntry.get(row.id)!);
+        for (const id of diff.delete) changedEntries.add(storedEntry.get(id)!);
+        addCollectionCounts(stageSummary.changed[collection], await writeDiff(api, collection, diff));
+      }),
+    );
+    const failed = written.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+
+  // Groups of `writeGroupSize` entries: a group is written while the next ones are read and
+  // computed, so Directus's row-by-row writes overlap the reads and the compute workers. Groups
+  // hold disjoint entries, hence disjoint keys: their writes commute. At most WRITING_GROUPS
+  // are being written (bounded memory); every write under way settles before a failure is
+  // reported, and no group starts after a write failed.
+  const groupSize = deps.writeGroupSize ?? 100;
+  const writing = new Set<Promise<void>>();
+  let writeFailure: { reason: unknown } | undefined;
+  try {
+    for (let i = 0; i < targets.length && !writeFailure; i += groupSize) {
+      const group = targets.slice(i, i + groupSize);
+      const computed = await mapLimit(group, deps.concurrency ?? 4, computeEntry);
+      while (writing.size >= WRITING_GROUPS) await Promise.race(writing);
+      if (writeFailure) break;
+      const p: Promise<void> = writeGroup(
+        group.map((e) => e.id),
+        computed,
+      )
+        .catch((reason: unknown) => {
+          writeFailure ??= { reason };
+        })
+        .finally(() => writing.delete(p));
+      writing.add(p);
+    }
+  } finally {
+    while (writing.size) await Promise.race(writing);
+  }
+  if (writeFailure) throw writeFailure.reason;
   deps.onProgress?.({ type: 'stage-done', stage: stage.id, code: stage.code, changed: stageSummary.changed });
-  return { stageSummary, changedEntries };
 }
