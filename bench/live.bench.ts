@@ -369,7 +369,8 @@ async function runGateway(clients: ClientsChild, redis: Redis, redisUrl: string,
   // stubs: the event map (devices → entries of event 1) and an empty snapshot; every subscribe allowed
   const pool = { query: async (q: { name?: string }) => ({ rows: q.name === 'live-gateway-entries' ? rows : [] }), end: async () => {} } as unknown as pg.Pool;
   const directus: DirectusClient = { get: async () => ({ status: 200, data: { id: 'bench' } }) };
-  const gw = await buildGateway({ config, redis: createRedis(redisUrl), blocking: createRedis(redisUrl), pool, log: silentLogger(), directus });
+  const gwRedis = createRedis(redisUrl);
+  const gw = await buildGateway({ config, redis: gwRedis, blocking: createRedis(redisUrl), pool, log: silentLogger(), directus });
   await gw.start();
   await gw.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `ws://127.0.0.1:${(gw.app.server.address() as AddressInfo).port}/live`;
@@ -390,6 +391,7 @@ async function runGateway(clients: ClientsChild, redis: Redis, redisUrl: string,
   const result = { ...d, serverCpuSecondsPerMillion: serverCpuPerMillion(d, load), framesPerClient: w.frames.length, coalesced: gw.metrics.coalesced.get(), slowCloses: gw.metrics.slowCloses.get(), load };
   await clients.request({ op: 'close' });
   await gw.close();
+  gwRedis.disconnect(); // the caller's to close (main.ts does the same)
   await redis.del(keys.positions);
   return { result, partition: w.frames };
 }
