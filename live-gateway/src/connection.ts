@@ -13,11 +13,12 @@
  */
 import type { Logger } from '../../common/src/log.ts';
 import type { AccessCache, AccessDecision } from './access.ts';
+import { compareStreamIds, encodeAlertSnapshot, type AlertSnapshotRow } from './alerts.ts';
 import type { Identity, TokenVerifier } from './auth.ts';
 import { CLOSE, GatewayError, gwError, type WireCode } from './errors.ts';
 import type { Hub } from './hub.ts';
 import { encodeError, encodeSnapshot, parseClientMessage, type LivePosition } from './protocol.ts';
-import type { Session } from './session.ts';
+import type { AlertFeed, Session } from './session.ts';
 
 export interface ConnectionDeps {
   verifier: TokenVerifier;
@@ -28,6 +29,14 @@ export interface ConnectionDeps {
   maxSubscriptions: number;
   log: Logger;
   onError(code: WireCode): void;
+  /** safety alerts (alerts.ts); absent: no subscriber gets alerts */
+  alerts?: {
+    /** may this identity receive the event's alerts (cached per user and event) */
+    decide(event: number, identity: Identity | null, nowMs: number, maxAgeMs?: number): Promise<boolean>;
+    /** the alerts stream's newest id now */
+    lastId(): Promise<string>;
+    loadSnapshot(event: number, token: string): Promise<AlertSnapshotRow[]>;
+  };
 }
 
 // setTimeout's longest delay (~24.8 days); a later expiry re-arms.
@@ -100,8 +109,26 @@ export class LiveConnection {
         this.log.info({ event, code: decision.code, user: this.identity?.userId }, 'subscription revoked on re-check');
       } else if (decision.allowed && this.session.subscriptions.has(event)) {
         // (not re-added when the client unsubscribed while Directus was answering)
-        this.session.subscriptions.set(event, { public: decision.public });
+        const sub = this.session.subscriptions.get(event)!;
+        sub.public = decision.public;
+        // alerts are only ever withdrawn here; a right gained later needs a new subscribe
+        // (it comes with the alerts snapshot)
+        if (sub.alerts && !(await this.mayReadAlerts(event, maxAgeMs, true))) {
+          if (this.session.subscriptions.get(event) === sub) sub.alerts = undefined;
+          this.log.info({ event, user: this.identity?.userId }, 'alert feed revoked on re-check');
+        }
       }
+    }
+  }
+
+  /** Directus down: `keepOnError` (re-check keeps the feed) or not (a new subscribe gets none). */
+  private async mayReadAlerts(event: number, maxAgeMs: number | undefined, keepOnError: boolean): Promise<boolean> {
+    if (!this.deps.alerts || !this.identity) return false;
+    try {
+      return await this.deps.alerts.decide(event, this.identity, this.deps.now(), maxAgeMs);
+    } catch (error) {
+      this.log.warn({ err: error, event }, 'alert permission check failed');
+      return keepOnError;
     }
   }
 
@@ -165,7 +192,7 @@ export class LiveConnection {
         }
         if (this.session.closed || this.identity) return; // closed, or re-authenticated meanwhile
         if (keep) {
-          this.session.subscriptions.set(event, { public: true });
+          this.session.subscriptions.set(event, { public: true }); // no alert feed without a token
         } else {
           this.deps.hub.unsubscribe(this.session, event);
           dropped.push(event);
@@ -174,6 +201,33 @@ export class LiveConnection {
       this.deps.onError('TOKEN_EXPIRED');
       this.session.send(JSON.stringify({ type: 'error', code: 'TOKEN_EXPIRED', message: 'access token expired: send {"type":"auth"} with a new one and subscribe again', events: dropped }));
     });
+  }
+
+  /**
+   * The alert feed of a new subscription: registered first (entries read from now on wait in
+   * it), then the stream's newest id, then the snapshot of alerts not closed (it covers every
+   * entry up to that id: the hook publishes after its commit), then the waiting entries after
+   * that id. A failure leaves the position subscription without alerts and tells the client.
+   */
+  private async startAlertFeed(event: number): Promise<void> {
+    const sub = this.session.subscriptions.get(event);
+    const deps = this.deps.alerts;
+    if (!sub || !deps || !this.identity) return;
+    const feed: AlertFeed = { from: '0-0', pending: [] };
+    sub.alerts = feed;
+    try {
+      feed.from = await deps.lastId();
+      const rows = await deps.loadSnapshot(event, this.identity.token);
+      if (this.session.closed || sub.alerts !== feed) return;
+      this.session.send(encodeAlertSnapshot(event, rows));
+      const waiting = feed.pending ?? [];
+      feed.pending = null;
+      for (const { id, encoded } of waiting) if (compareStreamIds(id, feed.from) > 0) this.session.sendAlert(encoded);
+    } catch (error) {
+      if (sub.alerts === feed) sub.alerts = undefined;
+      this.log.warn({ err: error, event }, 'alerts snapshot failed: subscription without alerts');
+      this.sendError('UNAVAILABLE', 'cannot read the alerts now; subscribe again to receive them', event);
+    }
   }
 
   private async subscribe(event: number): Promise<void> {
@@ -188,10 +242,13 @@ export class LiveConnection {
     }
     if (this.session.closed) return;
     if (!decision.allowed) throw gwError(decision.code, messages[decision.code](event), { details: { event } });
+    const alerts = await this.mayReadAlerts(event, undefined, false);
+    if (this.session.closed) return;
     this.deps.hub.subscribe(this.session, event, decision.public);
     // live positions of this event wait until the snapshot is out, so they follow it
     this.session.hold();
     try {
+      if (alerts) await this.startAlertFeed(event);
       const positions = await this.deps.loadSnapshot(event);
       this.session.send(encodeSnapshot(event, positions));
     } catch (error) {

@@ -490,3 +490,80 @@ describe('assignment changes on the refresh timer', () => {
     });
   });
 });
+
+describe('safety alerts (issue 13): race control only', () => {
+  // the trm-safety hook of this run's Directus publishes under directusRedisPrefix
+  const alertEnv = () => ({ TRM_REDIS_PREFIX: trm().directusRedisPrefix });
+  const isAlert = (id: number, change?: string) => (m: Msg) => m.type === 'alert' && m.id === id && (change === undefined || m.change === change);
+  let officialB: TestUser;
+  let competitor: TestUser;
+  let publicEntry: number;
+
+  beforeAll(async () => {
+    officialB = await createUser('Timing official', orgB.id, 'live-official-b');
+    competitor = await createUser('Competitor', null, 'live-rider');
+    const rows = await adminApi().request<{ id: number }[]>('GET', `/items/entries?filter=${encodeURIComponent(JSON.stringify({ event: { _eq: eventPublic } }))}&fields=id`);
+    publicEntry = rows[0].id;
+  });
+
+  /** A client that has subscribed and got its snapshot(s). */
+  async function subscribed(url: string, event: number, token?: string): Promise<WsTestClient> {
+    const c = await connect(url, token);
+    c.send({ type: 'subscribe', event });
+    await c.next((m) => m.type === 'snapshot' && m.event === event);
+    return c;
+  }
+
+  test("an official of the event's organisation gets opened, acknowledged and closed; a viewer of another organisation, a competitor and the public on the public event get nothing", async () => {
+    const { url } = await startGateway(alertEnv());
+    const official = await subscribed(url, eventPublic, officialB.accessToken);
+    expect(official.messages.find((m) => m.type === 'alerts')).toMatchObject({ event: eventPublic });
+    const others = [await subscribed(url, eventPublic, userA.accessToken), await subscribed(url, eventPublic, competitor.accessToken), await subscribed(url, eventPublic)];
+    const alert = await adminApi().request<{ id: number }>('POST', '/items/alerts', { entry: publicEntry, kind: 'crash', note: 'test: live gateway' });
+    expect(await official.next(isAlert(alert.id, 'opened'), 'opened')).toMatchObject({ event: eventPublic, entry: publicEntry, number: 301, kind: 'crash', status: 'open', device: imeiPublic });
+    await officialB.api.request('PATCH', `/items/alerts/${alert.id}`, { status: 'acknowledged', note: 'marshal dispatched' });
+    expect(await official.next(isAlert(alert.id, 'acknowledged'), 'acknowledged')).toMatchObject({ status: 'acknowledged', by: officialB.id, note: 'marshal dispatched' });
+    await officialB.api.request('PATCH', `/items/alerts/${alert.id}`, { status: 'closed' });
+    expect(await official.next(isAlert(alert.id, 'closed'), 'closed')).toMatchObject({ status: 'closed', by: officialB.id });
+    // each alert went to every socket in one synchronous fan-out, before the official's copy:
+    // a pong answered after it arrives after anything the others would have been sent
+    for (const c of others) {
+      c.send({ type: 'ping' });
+      await c.nextType('pong');
+      expect(c.messages.filter((m) => m.type === 'alert' || m.type === 'alerts')).toEqual([]);
+    }
+  });
+
+  test('on subscribe: the alerts not closed as a snapshot, then the stream from there; position subscribers of their own organisation keep positions', async () => {
+    const { url } = await startGateway(alertEnv());
+    const alert = await adminApi().request<{ id: number }>('POST', '/items/alerts', { entry: publicEntry, kind: 'sos' });
+    const official = await subscribed(url, eventPublic, officialB.accessToken);
+    const snapshot = official.messages.find((m) => m.type === 'alerts')!; // sent before the positions snapshot
+    expect((snapshot.alerts as Msg[]).map((a) => a.id)).toContain(alert.id);
+    expect((snapshot.alerts as Msg[]).find((a) => a.id === alert.id)).toMatchObject({ kind: 'sos', status: 'open', entry: publicEntry, number: 301 });
+    // the opening came before the snapshot's stream id: not sent again
+    await officialB.api.request('PATCH', `/items/alerts/${alert.id}`, { status: 'closed' });
+    await official.next(isAlert(alert.id, 'closed'), 'closed');
+    expect(official.messages.filter(isAlert(alert.id, 'opened'))).toEqual([]);
+    // an official of orgA on its own (private) event: an alerts snapshot too, empty
+    const officialA = await createUser('Timing official', orgA.id, 'live-official-a');
+    const own = await subscribed(url, eventA, officialA.accessToken);
+    expect(own.messages.find((m) => m.type === 'alerts')).toMatchObject({ event: eventA, alerts: [] });
+  });
+
+  test('the re-check withdraws the alert feed of a user moved to another organisation', async () => {
+    const { gw, url } = await startGateway(alertEnv());
+    const mover = await createUser('Timing official', orgB.id, 'live-official-mover');
+    const c = await subscribed(url, eventPublic, mover.accessToken);
+    expect(c.messages.find((m) => m.type === 'alerts')).toMatchObject({ event: eventPublic });
+    await adminApi().request('PATCH', `/users/${mover.id}`, { organization: orgA.id });
+    await gw.recheckAll(0);
+    const watcher = await subscribed(url, eventPublic, officialB.accessToken);
+    const alert = await adminApi().request<{ id: number }>('POST', '/items/alerts', { entry: publicEntry, kind: 'towing' });
+    await watcher.next(isAlert(alert.id, 'opened'), 'opened');
+    c.send({ type: 'ping' });
+    await c.nextType('pong');
+    expect(c.messages.filter((m) => m.type === 'alert')).toEqual([]);
+    await officialB.api.request('PATCH', `/items/alerts/${alert.id}`, { status: 'closed' });
+  });
+});

@@ -16,6 +16,7 @@ import type { Redis } from '../../common/src/redis.ts';
 import { redisKeys } from '../../common/src/redis-keys.ts';
 import { once } from '../../common/src/lifecycle.ts';
 import { AccessCache } from './access.ts';
+import { AlertAccessCache, createAlertReader, loadAlertSnapshot, type AlertReader } from './alerts.ts';
 import { createTokenVerifier } from './auth.ts';
 import type { GatewayConfig } from './config.ts';
 import { createLiveConsumer, type LiveConsumer } from './consumer.ts';
@@ -48,6 +49,7 @@ export interface Gateway {
   hub: Hub;
   eventMap: EventMap;
   consumer: LiveConsumer;
+  alertReader: AlertReader;
   /** loads the event map, starts the consumer and the timers */
   start(): Promise<void>;
   /** reloads the event map now (tests; the timer does it every eventMapRefreshMs) */
@@ -121,6 +123,21 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const directus =
     deps.directus ?? createDirectusClient({ url: config.directusUrl, timeoutMs: config.directusTimeoutMs, onCall: (_path, status) => metrics.directusCalls.inc(1, { status }) });
   const access = new AccessCache({ directus, serviceToken: config.directusToken, ttlMs: config.recheckIntervalMs });
+  // a third connection of its own: XREAD BLOCK holds it (errors show up as reader retries)
+  const alertsBlocking = deps.redis.duplicate();
+  alertsBlocking.on('error', (error: unknown) => log.debug({ err: error }, 'alerts connection error'));
+  const alertAccess = new AlertAccessCache({ directus, ttlMs: config.recheckIntervalMs });
+  const alertReader = createAlertReader({
+    redis: deps.redis,
+    blocking: alertsBlocking,
+    stream: keys.alerts,
+    blockMs: config.readBlockMs,
+    log: log.child({ component: 'alerts' }),
+    onAlert(id, message) {
+      metrics.alertsConsumed.inc();
+      metrics.alertsDelivered.inc(hub.fanOutAlert(id, message));
+    },
+  });
   const connections: LiveContext['connections'] = new Map();
   const stats = {
     onDelivered: (messages: number, frames: number) => {
@@ -151,6 +168,15 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       maxSubscriptions: config.maxSubscriptions,
       log,
       onError: (code) => metrics.errors.inc(1, { code }),
+      alerts: {
+        decide: (event, identity, nowMs, maxAgeMs) => alertAccess.decide(event, identity, nowMs, maxAgeMs),
+        lastId: () => alertReader.lastId(),
+        async loadSnapshot(event, token) {
+          const rows = await loadAlertSnapshot(directus, event, token);
+          // the race number, as on the stream's entries (the event map knows it)
+          return rows.map((row) => ({ ...row, number: (row.device && eventMap.lookup(row.device)?.find((r) => r.entry === row.entry)?.number) ?? null }));
+        },
+      },
       async loadSnapshot(event) {
         const started = performance.now();
         try {
@@ -181,8 +207,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     const mapAgeMs = loaded === null ? null : now() - loaded;
     const mapFresh = mapAgeMs !== null && mapAgeMs < config.eventMapRefreshMs * 3 + 1000;
     return {
-      ok: consumer.healthy && mapFresh,
+      ok: consumer.healthy && alertReader.healthy && mapFresh,
       consumer: { group: consumer.group, healthy: consumer.healthy },
+      alerts: { healthy: alertReader.healthy },
       eventMap: { devices: eventMap.devices, ageMs: mapAgeMs },
       connections: hub.sessions.size,
       subscriptions: hub.subscriptionCount,
@@ -202,6 +229,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // answers younger than half an interval are reused: one Directus call per (user, event)
   async function recheckAll(maxAgeMs = config.recheckIntervalMs / 2): Promise<void> {
     access.prune(now());
+    alertAccess.prune(now());
     await Promise.all([...connections.values()].map(({ conn }) => conn.recheck(maxAgeMs)));
   }
 
@@ -226,6 +254,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     hub,
     eventMap,
     consumer,
+    alertReader,
     refreshEventMap,
     recheckAll,
     async start() {
@@ -235,6 +264,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
         log.error({ err: error }, 'first event map load failed; retrying on the refresh timer');
       }
       await consumer.start();
+      await alertReader.start();
       every(config.eventMapRefreshMs, 'event map refresh', refreshEventMap);
       every(config.recheckIntervalMs, 'permission re-check', () => recheckAll());
       every(50, 'slow-client tick', () => hub.tick(now()));
@@ -254,6 +284,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       for (const t of timers) clearInterval(t);
       for (const socket of connections.keys()) socket.close(CLOSE.GOING_AWAY, 'server shutting down');
       await consumer.close();
+      await alertReader.close();
       await app.close();
     }),
   };

@@ -8,6 +8,8 @@
  * are flushed once at the end of the read. Sessions that had to wait (socket above its
  * high-water mark) are retried by tick().
  */
+import type { AlertMessage } from '../../safety/src/alert-stream.ts';
+import { compareStreamIds, encodeAlert } from './alerts.ts';
 import type { EventMap } from './event-map.ts';
 import { encodePosition, type StreamPosition } from './protocol.ts';
 import { SharedBatch, type Session } from './session.ts';
@@ -90,6 +92,29 @@ export class Hub {
     }
     for (const session of dirty) if (session.flush(nowMs)) this.waiting.add(session);
     this.onFannedOut(fanned);
+  }
+
+  /**
+   * One `safety:alerts` entry to the subscribers of its event that have an alert feed (never
+   * the others); entries up to a feed's snapshot id are skipped, entries arriving while its
+   * snapshot is read wait in the feed. Encoded once. Returns the messages written.
+   */
+  fanOutAlert(id: string, m: AlertMessage): number {
+    const subscribers = this.byEvent.get(m.event);
+    if (!subscribers) return 0;
+    let encoded: string | undefined;
+    let written = 0;
+    for (const session of subscribers) {
+      const feed = session.subscriptions.get(m.event)?.alerts;
+      if (!feed) continue;
+      encoded ??= encodeAlert(m);
+      if (feed.pending) feed.pending.push({ id, encoded }); // compared with `from` once it is known
+      else if (compareStreamIds(id, feed.from) > 0) {
+        session.sendAlert(encoded);
+        written++;
+      }
+    }
+    return written;
   }
 
   /** Retries sessions that were above their high-water mark. */

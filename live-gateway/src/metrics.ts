@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   directusCalls: Counter;
   deadPeers: Counter;
   snapshotSeconds: Histogram;
+  alertsConsumed: Counter;
+  alertsDelivered: Counter;
 }
 
 export function createGatewayMetrics(gauges: { connections(): number; subscriptions(): number; eventMapDevices(): number }): GatewayMetrics {
@@ -31,6 +33,8 @@ export function createGatewayMetrics(gauges: { connections(): number; subscripti
     errors: registry.counter('errors_total', 'error messages sent to clients, by code'),
     directusCalls: registry.counter('directus_requests_total', 'requests to Directus (auth and authorisation only), by status'),
     deadPeers: registry.counter('dead_peers_total', 'connections terminated for not answering a ping'),
+    alertsConsumed: registry.counter('alerts_consumed_total', 'entries read from safety:alerts'),
+    alertsDelivered: registry.counter('alerts_delivered_total', 'alert messages written to client sockets (snapshots not counted)'),
     snapshotSeconds: registry.histogram('snapshot_seconds', 'time to read a subscribe snapshot from Postgres'),
   };
 }

@@ -19,6 +19,17 @@ export interface Sink {
 export interface Subscription {
   /** readable without a token (public_live): survives token expiry */
   public: boolean;
+  /** present when this subscriber may receive the event's safety alerts (alerts.ts) */
+  alerts?: AlertFeed;
+}
+
+/**
+ * One subscription's alert feed: stream entries up to `from` are in the snapshot it was sent;
+ * while the snapshot is read (`pending` not null) later entries wait there, then follow it.
+ */
+export interface AlertFeed {
+  from: string;
+  pending: { id: string; encoded: string }[] | null;
 }
 
 export interface SessionStats {
@@ -149,6 +160,16 @@ export class Session {
   /** A control message (snapshot, error, ack): written at once, ahead of queued positions. */
   send(encoded: string): void {
     if (!this.closed) this.sink.send(encoded, TEXT);
+  }
+
+  /**
+   * A safety alert: written at once, never queued, coalesced or dropped (alerts are few); it
+   * counts against the hard cap of the socket's buffer like everything else written.
+   */
+  sendAlert(encoded: string): void {
+    if (this.closed) return;
+    this.sink.send(encoded, TEXT);
+    if (this.sink.bufferedAmount > this.policy.maxBufferedBytes) this.closeSlow(`send buffer over ${this.policy.maxBufferedBytes} bytes`);
   }
 
   hold(): void {
