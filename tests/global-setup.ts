@@ -47,9 +47,28 @@ function freePort(): Promise<number> {
   });
 }
 
-let directus: BootedDirectus | undefined;
+/**
+ * One stack per vitest process. The integration and faults projects both name this set-up, and
+ * vitest calls it once per project: a second boot would drop the first one's database under its
+ * running Directus (regression: every Directus call of the first project then answered 401
+ * INVALID_CREDENTIALS in a full `npm test`). The first call boots; later calls share it; the
+ * last teardown stops it.
+ */
+interface SharedStack {
+  context: Promise<TrmTestContext>;
+  users: number;
+  /** the booted Directus, kept here because vitest may load this module once per project */
+  directus?: BootedDirectus;
+}
+const shared = globalThis as typeof globalThis & { __trmTestStack?: SharedStack };
 
 export async function setup(project: TestProject): Promise<void> {
+  shared.__trmTestStack ??= { context: boot(), users: 0 };
+  shared.__trmTestStack.users += 1;
+  project.provide('trm', await shared.__trmTestStack.context);
+}
+
+async function boot(): Promise<TrmTestContext> {
   const env = process.env;
   const say = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
   const serverUrl = env.TRM_TEST_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/trm';
@@ -64,7 +83,7 @@ export async function setup(project: TestProject): Promise<void> {
   const secrets = { directusSecret: randomBytes(32).toString('base64url'), adminEmail: 'admin@example.com', adminPassword: `pw-${randomBytes(8).toString('hex')}`, serviceToken: randomBytes(24).toString('base64url') };
   const started = Date.now();
   const directusRedisPrefix = `t:dx${process.pid}:`;
-  directus = await bootDirectus({
+  const directus = await bootDirectus({
     databaseUrl: directusDatabaseUrl,
     redisUrl,
     redisPrefix: directusRedisPrefix,
@@ -81,8 +100,9 @@ export async function setup(project: TestProject): Promise<void> {
   // a static admin token: the login token expires long before a full suite ends
   const adminToken = randomBytes(24).toString('base64url');
   await directus.admin.request('PATCH', '/users/me', { token: adminToken });
+  shared.__trmTestStack!.directus = directus;
   say(`Directus ready on ${directus.url} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  project.provide('trm', {
+  return {
     databaseServerUrl: serverUrl,
     directusDatabaseUrl,
     redisUrl,
@@ -95,10 +115,14 @@ export async function setup(project: TestProject): Promise<void> {
     serviceToken: secrets.serviceToken,
     serviceEmail: SERVICE_EMAIL,
     roles: directus.access.roles,
-  });
+  };
 }
 
 export async function teardown(): Promise<void> {
+  const stack = shared.__trmTestStack;
+  if (stack && --stack.users > 0) return;
+  shared.__trmTestStack = undefined;
+  const directus = stack?.directus;
   await directus?.stop();
   if (directus && !process.env.TRM_KEEP_TEST_DB) {
     const { directusDatabaseUrl } = { directusDatabaseUrl: withDatabase(process.env.TRM_TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/trm', `trm_test_directus_${process.pid}`) };
