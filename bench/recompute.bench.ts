@@ -244,9 +244,11 @@ export const bench: BenchModule = {
       // as the function runs it (service.ts): compute workers, RECOMPUTE_WORKERS / _CONCURRENCY
       const workers = Number(env.RECOMPUTE_WORKERS ?? 2);
       const concurrency = Number(env.RECOMPUTE_CONCURRENCY ?? 4);
+      // entries written per group while the next ones compute (runRecompute's writeGroupSize)
+      const writeGroupSize = Number(env.TRM_BENCH_WRITE_GROUP ?? 100);
       const compute = createComputePool({ size: workers });
       closers.push(() => compute.close());
-      const recompute = (request: Parameters<typeof runRecompute>[1]): Promise<RecomputeSummary> => runRecompute({ api, pool, now, concurrency, compute }, request);
+      const recompute = (request: Parameters<typeof runRecompute>[1]): Promise<RecomputeSummary> => runRecompute({ api, pool, now, concurrency, compute, writeGroupSize }, request);
       meter = await cpuMeter(db, directusPid);
       t = performance.now();
       const first = await recompute({ scope: 'event', id: String(ev.event), reason: 'bench first', requested_by: 'bench' });
@@ -314,7 +316,7 @@ export const bench: BenchModule = {
         hours,
         fixes,
         machine: { cpus: cpus().length },
-        recompute: { workers, concurrency, writeConcurrency, ...(accountability !== undefined ? { resultAccountability: accountability } : {}) },
+        recompute: { workers, concurrency, writeConcurrency, writeGroupSize, ...(accountability !== undefined ? { resultAccountability: accountability } : {}) },
         baseline: { copyReadMs: Math.round(copyMs), bytes, cpu: baselineCpu },
         binaryBaseline: { copyReadMs: Math.round(binaryCopyMs), bytes: binaryBytes, cpu: binaryCpu },
         firstRecompute: { ms: Math.round(firstMs), ratioToCopy: +(firstMs / copyMs).toFixed(2), ratioToBinaryCopy: +(firstMs / binaryCopyMs).toFixed(2), changed: first.changed, cpu: firstCpu },
