@@ -67,6 +67,18 @@ describe('row-level permissions by organisation', () => {
     expect(event.name).toBe('Rally A');
   });
 
+  test('computed results are read-only for people, even an organisation admin (they correct inputs, not results)', async () => {
+    const admin = adminApi();
+    const orgAdmin = await createUser('Organisation admin', orgA.id, 'org-admin-a');
+    const stage = await admin.request<{ id: number }>('POST', '/items/stages', { event: eventA, code: 'SS9', sequence: 9 });
+    const entry = await admin.request<{ id: number }>('POST', '/items/entries', { event: eventA, number: 9 });
+    const row = await admin.request<{ id: number }>('POST', '/items/stage_times', { key: `${stage.id}:${entry.id}`, stage: stage.id, entry: entry.id, status: 'finished', raw_ms: 1000 });
+    await expect(orgAdmin.api.request('GET', `/items/stage_times/${row.id}`)).resolves.toMatchObject({ raw_ms: 1000 });
+    await expect(orgAdmin.api.request('PATCH', `/items/stage_times/${row.id}`, { raw_ms: 1 })).rejects.toMatchObject({ status: 403 });
+    // the organisation admin still manages the course
+    await expect(orgAdmin.api.request('PATCH', `/items/stages/${stage.id}`, { name: 'renamed by the org admin' })).resolves.toMatchObject({ name: 'renamed by the org admin' });
+  });
+
   test('positions is registered and browsable by an operator', async () => {
     const rows = await operatorA.api.request<unknown[]>('GET', '/items/positions?limit=5&sort=-ts');
     expect(Array.isArray(rows)).toBe(true);

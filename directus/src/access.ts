@@ -97,6 +97,12 @@ function orgScoped(collections: string[], actions: Action[]): PermissionSpec[] {
 }
 
 const ALL = TRM_COLLECTIONS;
+/**
+ * Rows only the recompute and the penalty evaluation write (their audit is recompute_runs, and
+ * they keep no per-row revisions): people read them and correct their inputs (flags, overrides,
+ * manual penalties) instead, so a hand edit cannot slip in untraced and be overwritten later.
+ */
+const COMPUTED = ['stage_times', 'waypoint_passes', 'speed_infringements', 'standings'];
 const BUSINESS_WITHOUT_TELEMETRY = ALL.filter((c) => c !== 'positions');
 const READ_OWN_ORG_USERS: PermissionSpec = { collection: 'directus_users', action: 'read', permissions: { organization: { _eq: ORG } }, fields: ['id', 'first_name', 'last_name', 'email', 'organization', 'role', 'status'] };
 
@@ -108,7 +114,8 @@ export const policies: PolicySpec[] = [
     app_access: true,
     admin_access: false,
     permissions: [
-      ...orgScoped(BUSINESS_WITHOUT_TELEMETRY.filter((c) => c !== 'organizations'), ['create', 'read', 'update', 'delete']),
+      ...orgScoped(BUSINESS_WITHOUT_TELEMETRY.filter((c) => c !== 'organizations' && !COMPUTED.includes(c)), ['create', 'read', 'update', 'delete']),
+      ...orgScoped(COMPUTED, ['read']),
       ...orgScoped(['organizations'], ['read', 'update']),
       ...orgScoped(['positions'], ['read']),
       READ_OWN_ORG_USERS,
