@@ -21,7 +21,6 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import type { BenchModule } from '../cli/src/commands/bench.ts';
 import { stateDir } from '../cli/src/paths.ts';
 import { dropDatabase, ensurePostgis, ensurePostgres, ensureRedis } from '../cli/src/provision/services.ts';
@@ -38,17 +37,7 @@ import { parseStreamFields } from '../safety/src/alert-stream.ts';
 import { startSafetyService } from '../safety/src/main.ts';
 import { createSafetyRally } from '../safety/src/testing/scenario.ts';
 import { SimulatedDevice } from '../simulator/src/device.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../common/src/net.ts';
 
 function stats(values: number[]): { n: number; p50: number; p95: number; p99: number; max: number; mean: number } {
   const s = [...values].sort((a, b) => a - b);

@@ -24,7 +24,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -45,6 +45,7 @@ import type { DirectusClient } from '../live-gateway/src/directus.ts';
 import { buildGateway } from '../live-gateway/src/gateway.ts';
 import { encodeBatch, encodePosition } from '../live-gateway/src/protocol.ts';
 import { SimulatedDevice } from '../simulator/src/device.ts';
+import { freePort } from '../common/src/net.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const EVENT = 1;
@@ -319,17 +320,6 @@ async function cpuMeter(redis: Redis, pids: Record<string, number | undefined>, 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // ─── 1. fan-out throughput: gateway vs raw ws, unbatched and batched as the gateway does ──

@@ -18,7 +18,6 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { finished } from 'node:stream/promises';
-import net from 'node:net';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { BenchModule } from '../cli/src/commands/bench.ts';
@@ -34,21 +33,11 @@ import { at, rectM } from '../functions/src/core/timing/test-fixtures.ts';
 import { createComputePool } from '../functions/src/recompute/compute-pool.ts';
 import { directusApi } from '../functions/src/recompute/directus-api.ts';
 import { runRecompute, type RecomputeSummary } from '../functions/src/recompute/recompute.ts';
+import { freePort } from '../common/src/net.ts';
 
 const T0 = Date.UTC(2025, 5, 10, 3, 0, 0); // all fixes fall on 2025-06-10 UTC: one partition
 const SPEED_MS = 20; // 72 km/h
 const START_INTERVAL_S = 60;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,7 +5,6 @@
  * access rules synchronised. Test files get the coordinates through `inject('trm')`.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { withDatabase } from '../common/src/pg.ts';
@@ -13,6 +12,7 @@ import { ensureTemplateDatabase } from '../common/src/testing/db.ts';
 import { stateDir } from '../cli/src/paths.ts';
 import { dropDatabase, ensurePostgis, ensurePostgres, ensureRedis } from '../cli/src/provision/services.ts';
 import { bootDirectus, SERVICE_EMAIL, type BootedDirectus } from '../cli/src/stack/directus.ts';
+import { freePort } from '../common/src/net.ts';
 
 export interface TrmTestContext {
   databaseServerUrl: string;
@@ -34,17 +34,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     trm: TrmTestContext;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

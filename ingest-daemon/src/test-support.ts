@@ -8,6 +8,7 @@ import { redisKeys, type RedisKeys } from '../../common/src/redis-keys.ts';
 import { ingestConfig, type IngestConfig } from './config.ts';
 import { acceptAnyDevice, type DeviceDirectory } from './known-devices.ts';
 import { buildIngestServer, type IngestServer } from './server.ts';
+export { freePort } from '../../common/src/net.ts';
 
 export const REDIS_URL = process.env.TRM_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -130,14 +131,6 @@ export class RawClient {
   end(): void {
     this.socket.destroy();
   }
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** A throwaway redis-server (never the shared one): no persistence, killed and restarted at will. */

@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -20,6 +19,7 @@ import { createDirectusClient, type DirectusClient } from './directus.ts';
 import { gwError } from './errors.ts';
 import { buildGateway, type Gateway } from './gateway.ts';
 import { WsTestClient, type Msg } from './testing/ws-client.ts';
+import { freePort } from '../../common/src/net.ts';
 
 let tr: TestRedis;
 let pool: pg.Pool;
@@ -410,17 +410,6 @@ describe('dead peers', () => {
 });
 
 describe('Redis down', () => {
-  function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
-  }
-
   /** A throwaway redis-server of this test (never the shared one), no persistence. */
   async function startRedisServer(port: number): Promise<ChildProcess> {
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });

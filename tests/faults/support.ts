@@ -16,6 +16,7 @@ import type pg from 'pg';
 import { createRedis } from '../../common/src/redis.ts';
 import type { RecordInput } from '../../simulator/src/avl-encoder.ts';
 import { SimulatedDevice } from '../../simulator/src/device.ts';
+export { freePort } from '../../common/src/net.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -24,14 +25,6 @@ export function knob(name: string, fallback: number): number {
   const v = process.env[name];
   const n = v === undefined || v === '' ? NaN : Number(v);
   return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** Polls `check` until truthy; the timeout only bounds a broken run (no timing assertion). */

@@ -1,0 +1,14 @@
+/** Network helpers shared by tests, benchmarks and the test set-up. */
+import net from 'node:net';
+
+/** A TCP port free on 127.0.0.1 right now (for servers that cannot listen on port 0 themselves). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
