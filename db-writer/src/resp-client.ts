@@ -24,11 +24,46 @@ interface Waiter {
 
 const CR = 13;
 
+/*
+ * Short bulk strings repeat endlessly in a stream reply (every field name, and values such as
+ * '0', '11', 'true', a source name): one decoded copy of each is kept in a small direct-mapped
+ * table keyed by a hash of its bytes, so a hit costs a byte comparison instead of a string
+ * allocation (the parser was the writer's largest CPU cost, mostly allocation and GC).
+ */
+const INTERN_MAX_BYTES = 12;
+const INTERN_SLOTS = 1024; // power of two
+const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
+const internLength = new Uint8Array(INTERN_SLOTS);
+const internString: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
+
+function shortString(buf: Buffer, start: number, n: number): string {
+  let h = n;
+  for (let i = start; i < start + n; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+  const base = slot * INTERN_MAX_BYTES;
+  const cached = internString[slot];
+  if (cached !== undefined && internLength[slot] === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (internBytes[base + i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const s = buf.toString('utf8', start, start + n);
+  internString[slot] = s;
+  internLength[slot] = n;
+  for (let i = 0; i < n; i++) internBytes[base + i] = buf[start + i];
+  return s;
+}
+
 /** Incremental RESP2 parser: feed() chunks, get back the replies they completed. */
 export class RespParser {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
-  private readonly stack: { arr: Reply[]; left: number }[] = [];
+  private readonly stack: { arr: Reply[]; at: number }[] = [];
 
   feed(chunk: Buffer): Reply[] {
     this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
@@ -56,11 +91,11 @@ export class RespParser {
         else if (n < 0) value = null;
         else if (type === 36) {
           if (next + n + 2 > buf.length) break; // bulk string not complete yet
-          value = buf.toString('utf8', next, next + n);
+          value = n <= INTERN_MAX_BYTES ? shortString(buf, next, n) : buf.toString('utf8', next, next + n);
           next += n + 2;
         } else if (n === 0) value = [];
         else {
-          this.stack.push({ arr: [], left: n });
+          this.stack.push({ arr: new Array<Reply>(n), at: 0 });
           this.pos = next;
           continue;
         }
@@ -72,8 +107,8 @@ export class RespParser {
       let done: Reply | undefined = value;
       while (done !== undefined && this.stack.length > 0) {
         const top = this.stack[this.stack.length - 1];
-        top.arr.push(done);
-        if (--top.left > 0) done = undefined;
+        top.arr[top.at++] = done;
+        if (top.at < top.arr.length) done = undefined;
         else {
           this.stack.pop();
           done = top.arr;
