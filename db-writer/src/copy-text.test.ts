@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { copyLine, copyLineDirect, escapeCopyText, STAGE_COLUMNS, TARGET_COLUMNS } from './copy-text.ts';
+import { copyLine, copyLineDirect, escapeCopyText, isoFormatter, STAGE_COLUMNS, TARGET_COLUMNS } from './copy-text.ts';
 import type { PositionRow } from './record.ts';
 
 const row: PositionRow = { imei: '356307042441013', tsMs: 1717243200000, lat: 41.3275, lon: -19.5, alt: 110.5, speedKmh: 0, heading: 359, sats: 9, priority: 2, eventIo: 240, io: '{"a":"x\\\\y"}', fix: false, rxMs: null, src: null };
@@ -33,4 +33,11 @@ test('a direct row carries times as ISO-8601 UTC for a COPY straight into positi
   expect(cols).toHaveLength(TARGET_COLUMNS.length);
   expect(cols[1]).toBe('2024-06-01T12:00:00.000Z');
   expect(cols.slice(-2)).toEqual(['2024-06-01T12:00:00.450Z', 'ingest-a']);
+});
+
+test('isoFormatter writes what Date#toISOString writes, across seconds, days and before 1970', () => {
+  const iso = isoFormatter();
+  const times = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, -1, -999, -1000, -1001, 946_684_799_999, 946_684_800_000, 1717243200450, 1717243200450, 1717243201005, 4_102_444_799_999];
+  for (let t = 1717200000000; t < 1717200000000 + 5000; t += 37) times.push(t);
+  for (const t of times) expect(iso(t), String(t)).toBe(new Date(t).toISOString());
 });

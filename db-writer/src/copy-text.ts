@@ -29,12 +29,34 @@ export function copyText(rows: readonly PositionRow[]): string {
 /** A row for a COPY straight into positions (or a child): column order TARGET_COLUMNS, times as ISO-8601 UTC. */
 export const TARGET_COLUMNS = ['imei', 'ts', 'lat', 'lon', 'alt', 'speed', 'heading', 'sats', 'priority', 'event_io', 'io', 'fix', 'rx', 'src'] as const;
 
-export function copyLineDirect(r: PositionRow): string {
-  return `${r.imei}\t${new Date(r.tsMs).toISOString()}\t${r.lat}\t${r.lon}\t${r.alt}\t${r.speedKmh}\t${r.heading}\t${r.sats}\t${r.priority}\t${r.eventIo}\t${escapeCopyText(r.io)}\t${r.fix ? 't' : 'f'}\t${r.rxMs === null ? '\\N' : new Date(r.rxMs).toISOString()}\t${r.src === null ? '\\N' : escapeCopyText(r.src)}\n`;
+/**
+ * ms since epoch → ISO-8601 UTC, as Date#toISOString, formatting each second once: a batch holds
+ * many fixes of the same second (every device reports each second), so most rows only append
+ * their milliseconds. One cache per column (ts, rx).
+ */
+export function isoFormatter(): (ms: number) => string {
+  let second = NaN;
+  let prefix = '';
+  return (ms) => {
+    const s = Math.floor(ms / 1000);
+    if (s !== second) {
+      const iso = new Date(s * 1000).toISOString(); // …T12:34:56.000Z (throws on an invalid time, as before)
+      prefix = iso.slice(0, iso.length - 4);
+      second = s;
+    }
+    const frac = ms - s * 1000;
+    return `${prefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+  };
+}
+
+export function copyLineDirect(r: PositionRow, tsIso: (ms: number) => string = isoFormatter(), rxIso: (ms: number) => string = isoFormatter()): string {
+  return `${r.imei}\t${tsIso(r.tsMs)}\t${r.lat}\t${r.lon}\t${r.alt}\t${r.speedKmh}\t${r.heading}\t${r.sats}\t${r.priority}\t${r.eventIo}\t${escapeCopyText(r.io)}\t${r.fix ? 't' : 'f'}\t${r.rxMs === null ? '\\N' : rxIso(r.rxMs)}\t${r.src === null ? '\\N' : escapeCopyText(r.src)}\n`;
 }
 
 export function copyTextDirect(rows: readonly PositionRow[]): string {
+  const tsIso = isoFormatter();
+  const rxIso = isoFormatter();
   let out = '';
-  for (const r of rows) out += copyLineDirect(r);
+  for (const r of rows) out += copyLineDirect(r, tsIso, rxIso);
   return out;
 }
