@@ -150,24 +150,28 @@ export function createPgSink(pool: pg.Pool, options: { mode: SqlMode }): Positio
     const targets = byTarget(rows);
     const days = [...targets.values()].flatMap((t) => (t.day === null ? [] : [t.day]));
     await ensureDays(client, days);
-    if (options.mode === 'copy' && !staged.has(client)) {
-      // outside the transaction: a rollback must not take the staging table with it
-      await client.query(CREATE_STAGE);
-      staged.add(client);
-    }
     if (options.mode === 'copy') {
       if (stagedBatchesLeft > 0) stagedBatchesLeft -= 1;
       else {
-        await client.query('BEGIN');
+        // one target (nearly every batch): the COPY alone is the transaction, committed (durably,
+        // as any COMMIT) before Postgres answers it; several days: one explicit transaction
+        const explicit = targets.size > 1;
+        if (explicit) await client.query('BEGIN');
         try {
           const inserted = await insertDirect(client, targets);
-          await client.query('COMMIT');
+          if (explicit) await client.query('COMMIT');
           return inserted;
         } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
+          if (explicit) await client.query('ROLLBACK').catch(() => {});
           if (!ROW_LEVEL.test(String((error as { code?: string }).code))) throw error;
           stagedBatchesLeft = STAGED_AFTER_CONFLICT; // a replay (or a bad row): the staged path sorts it out
         }
+      }
+      if (!staged.has(client)) {
+        // only when a batch takes the staged path (the optimistic COPY needs no staging table);
+        // outside the transaction: a rollback must not take the staging table with it
+        await client.query(CREATE_STAGE);
+        staged.add(client);
       }
     }
     await client.query('BEGIN');
