@@ -34,6 +34,7 @@ import { loadGatewayConfig } from '../live-gateway/src/config.ts';
 import { buildGateway, type Gateway } from '../live-gateway/src/gateway.ts';
 import { repoRoot } from '../cli/src/paths.ts';
 import { adminApi, serviceApi, trm } from './directus-client.ts';
+import { waitFor } from '../common/src/testing/wait.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 // The README's picture is refreshed only on request (TRM_UPDATE_SCREENSHOT=1), so a test run
@@ -49,16 +50,6 @@ function ensureChromium(): void {
   const apt = (args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
   if (!apt(['install', '-y', '--no-install-recommends', 'chromium'])) apt(['update']) && apt(['install', '-y', '--no-install-recommends', 'chromium']);
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get could not install chromium (${CHROMIUM} still missing)`);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** entry number → "lat,lon" of every marker on the map (the page keeps them in data attributes) */

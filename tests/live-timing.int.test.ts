@@ -17,18 +17,9 @@ import { createLiveTiming, LIVE_REQUESTER, LIVE_TIMING_GROUP, type LiveTiming } 
 import { runRecompute } from '../functions/src/recompute/recompute.ts';
 import { adminApi, createOrg, trm } from './directus-client.ts';
 import { createScenario, insertFixes, straightTrack, type Scenario, type TrackFix } from './recompute-scenario.ts';
+import { waitFor } from '../common/src/testing/wait.ts';
 
 const T0 = Date.UTC(2025, 5, 9, 6, 0, 0);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('live timing', () => {
   let r: TestRedis;

@@ -33,20 +33,11 @@ import { parseFixes, readFixes } from '../functions/src/recompute/fixes.ts';
 import { runRecompute, type RecomputeSummary } from '../functions/src/recompute/recompute.ts';
 import { adminApi, createOrg, createUser, trm, type TestOrg, type TestUser } from './directus-client.ts';
 import { createScenario, insertFixes, newImei, straightTrack, type Scenario } from './recompute-scenario.ts';
+import { waitFor } from '../common/src/testing/wait.ts';
 
 const T0 = Date.UTC(2025, 5, 8, 6, 0, 0);
 const NOW = T0 + 20 * 60_000; // stage still open, within the 2 h max time
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('recompute against Directus and Postgres', () => {
   let org: TestOrg;

@@ -25,6 +25,7 @@ import { startSafetyService, type SafetyService } from './main.ts';
 import { GROUP } from './stream.ts';
 import { createSafetyRally, playTrack, type SafetyRally } from './testing/scenario.ts';
 import { Track } from './testing/tracks.ts';
+import { waitFor } from '../../common/src/testing/wait.ts';
 
 const NOW = Date.now();
 const T0 = NOW - 30 * 60_000; // the stage started half an hour ago; tracks start then
@@ -47,16 +48,6 @@ interface AlertRow {
   closed_at: string | null;
   closed_by: string | null;
   note: string | null;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const tracks = {
