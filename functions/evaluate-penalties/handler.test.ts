@@ -1,10 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { invoke } from '../../template/node24-ts/runtime/invoke.ts';
+import { jsonCaller, jsonOf as json, testBodyParsing } from '../../template/node24-ts/runtime/testing.ts';
 import { handle } from './handler.ts';
 
-const call = (body: string, contentType = 'application/json') =>
-  invoke(handle, { method: 'POST', url: '/', headers: { 'content-type': contentType }, body: Buffer.from(body) });
-const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+const call = jsonCaller(handle);
 
 describe('evaluate-penalties handler', () => {
   test.each([[{ scope: 'stage', id: 3 }], [{ scope: 'entry', id: 'e1', reason: 'recomputed' }]])('valid input %j without DIRECTUS_TOKEN is a coded config error, before any I/O', async (input) => {
@@ -20,15 +18,5 @@ describe('evaluate-penalties handler', () => {
     expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
   });
 
-  test('a body that is not JSON is a coded 400', async () => {
-    const res = await call('{"oops"');
-    expect(res.status).toBe(400);
-    expect(json(res.body).code).toBe('FN_ERR_BAD_JSON');
-  });
-
-  test('an empty body is a coded 400', async () => {
-    const res = await call('');
-    expect(res.status).toBe(400);
-    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
-  });
+  testBodyParsing(call);
 });

@@ -1,10 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { invoke } from '../../template/node24-ts/runtime/invoke.ts';
+import { jsonCaller, jsonOf as json, testBodyParsing } from '../../template/node24-ts/runtime/testing.ts';
 import { handle } from './handler.ts';
 
-const call = (body: string, contentType = 'application/json', env: Record<string, string> = {}) =>
-  invoke(handle, { method: 'POST', url: '/', headers: { 'content-type': contentType }, body: Buffer.from(body) }, { env, secretsDir: '/nonexistent' });
-const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+const call = jsonCaller(handle, { env: {}, secretsDir: '/nonexistent' });
 
 // The routing itself runs against real Directus and Redis in tests/commands.int.test.ts.
 describe('route-command handler', () => {
@@ -21,15 +19,5 @@ describe('route-command handler', () => {
     expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
   });
 
-  test('a body that is not JSON is a coded 400', async () => {
-    const res = await call('{"oops"');
-    expect(res.status).toBe(400);
-    expect(json(res.body).code).toBe('FN_ERR_BAD_JSON');
-  });
-
-  test('an empty body is a coded 400', async () => {
-    const res = await call('');
-    expect(res.status).toBe(400);
-    expect(json(res.body).code).toBe('FN_ERR_BAD_INPUT');
-  });
+  testBodyParsing(call);
 });

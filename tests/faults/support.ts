@@ -17,6 +17,8 @@ import { createRedis } from '../../common/src/redis.ts';
 import type { RecordInput } from '../../simulator/src/avl-encoder.ts';
 import { SimulatedDevice } from '../../simulator/src/device.ts';
 export { freePort } from '../../common/src/net.ts';
+import { waitUntil as waitFor } from '../../common/src/testing/wait.ts';
+export { waitFor };
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,23 +27,6 @@ export function knob(name: string, fallback: number): number {
   const v = process.env[name];
   const n = v === undefined || v === '' ? NaN : Number(v);
   return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
-
-/** Polls `check` until truthy; the timeout only bounds a broken run (no timing assertion). */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
-  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

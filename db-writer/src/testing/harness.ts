@@ -12,6 +12,7 @@ import { RespClient } from '../resp-client.ts';
 import { createPgSink, type PositionSink } from '../sink.ts';
 import { createPositionStream } from '../stream.ts';
 import { buildWriter, type Writer, type WriterOptions } from '../writer.ts';
+export { waitUntil as waitFor } from '../../../common/src/testing/wait.ts';
 
 export const BASE_TS_MS = Date.UTC(2024, 5, 1, 6, 0, 0); // 1 June 2024, a rally morning
 
@@ -47,23 +48,6 @@ export async function xaddAll(redis: Redis, stream: string, records: readonly (r
     }
   }
   return ids;
-}
-
-/** Polls `check` until it returns a truthy value; the timeout only bounds a broken run. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
-  }
 }
 
 export interface TestWriter {

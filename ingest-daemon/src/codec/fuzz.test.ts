@@ -12,22 +12,12 @@ import { decodeMessages } from './codec12.ts';
 import { Framer } from './framer.ts';
 import { decodeImei } from './imei.ts';
 import { checkInvariants, isWellFramed, loadVectors } from './test-vectors.ts';
+import { rng as mulberry32 } from '../../../common/src/testing/random.ts';
 
 const SEED = 0x7e17;
 const CASES = 20_000;
 const MAX_FRAME = 4096;
 const NOW = Date.parse('2026-01-01T00:00:00Z');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const corpus = loadVectors()
   .filter(isWellFramed)

@@ -8,18 +8,8 @@ import { evaluatePenalties } from './evaluate-penalties.ts';
 import type { SpeedZoneParams } from './evaluators/speed-zone.ts';
 import { evaluateSpeedZone, validateSpeedZoneParams } from './evaluators/speed-zone.ts';
 import type { EntryFacts, FactContext, PenaltyOverride, SpeedInfringement } from './types.ts';
+import { rng } from '../../../../common/src/testing/random.ts';
 
-/** mulberry32: small, seedable, good enough for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 

@@ -7,6 +7,7 @@
  * (cos 41.3° = 0.751264).
  */
 import type { Fix, LonLat } from './types.ts';
+export { rng } from '../../../../common/src/testing/random.ts';
 
 export const LON0 = 19.8;
 export const LAT0 = 41.3;
@@ -42,18 +43,6 @@ export function meridianLineAtM(xM: number, halfM = 100): [number, number][] {
 /** An axis-aligned rectangle polygon (GeoJSON ring, closed) in metres around the origin. */
 export function rectM(x0: number, y0: number, x1: number, y1: number): [number, number][][] {
   return [[at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1), at(x0, y0)]];
-}
-
-/** Deterministic PRNG (mulberry32) for property-style tests. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
