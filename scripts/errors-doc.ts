@@ -36,7 +36,7 @@ function files(dir: string): string[] {
     if (name === 'node_modules' || name.startsWith('.')) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) out.push(...files(path));
-    else if (name.endsWith('.ts') && !/\.(test|int\.test|faults\.test)\.ts$/.test(name) && !path.includes('/testing/')) out.push(path);
+    else if (name.endsWith('.ts') && !/\.(test|int\.test|faults\.test)\.ts$/.test(name) && name !== 'testing.ts' && !path.includes('/testing/')) out.push(path);
   }
   return out;
 }
