@@ -13,7 +13,7 @@
  * Directus REST, fixes straight into the day partition of `positions` with COPY.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -62,6 +62,37 @@ function machineBusySeconds(): number | null {
   } catch {
     return null;
   }
+}
+
+/** Profiles the process listening with --inspect on `port` (Chrome DevTools Protocol). */
+async function startProfile(port: number): Promise<{ stop(): Promise<unknown> }> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  };
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: 200 });
+  await send('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await send('Profiler.stop')) as { profile: unknown };
+      ws.close();
+      return profile;
+    },
+  };
 }
 
 export interface CpuShare {
@@ -161,7 +192,7 @@ async function copyFixes(db: pg.Client, table: string, devices: string[], hours:
 export const bench: BenchModule = {
   description: 'whole-event recompute vs reading the same fixes with COPY; flag → updated stage time through Directus',
   async run({ quick, env, log }) {
-    const entryCount = quick ? 20 : 500;
+    const entryCount = Number(env.TRM_BENCH_ENTRIES ?? (quick ? 20 : 500));
     const hours = quick ? 1 : 6;
     const samples = quick ? 3 : 10;
     const serverUrl = env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/trm';
@@ -173,7 +204,11 @@ export const bench: BenchModule = {
     await dropDatabase(databaseUrl, env);
     const redisPrefix = `bench:rc:${randomBytes(3).toString('hex')}:`;
     const secrets = { directusSecret: randomBytes(32).toString('base64url'), adminEmail: 'admin@example.com', adminPassword: `pw-${randomBytes(8).toString('hex')}`, serviceToken: randomBytes(24).toString('base64url') };
-    const directus = await bootDirectus({ databaseUrl, redisUrl, redisPrefix, port: await freePort(), secrets, mode: 'auto', provision: false, say: log, env, logFile: join(stateDir, 'logs', 'directus-bench-recompute.log'), extraEnv: { REDIS_ENABLED: 'false' } });
+    // TRM_BENCH_DIRECTUS_PROFILE=<file>: Directus's CPU profile of the first run (an experiment)
+    const profileFile = env.TRM_BENCH_DIRECTUS_PROFILE;
+    const inspectPort = profileFile ? await freePort() : 0;
+    const extraEnv: Record<string, string> = { REDIS_ENABLED: 'false', ...(profileFile ? { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` } : {}) };
+    const directus = await bootDirectus({ databaseUrl, redisUrl, redisPrefix, port: await freePort(), secrets, mode: 'auto', provision: false, say: log, env, logFile: join(stateDir, 'logs', 'directus-bench-recompute.log'), extraEnv });
     const db = new pg.Client(pgConfig(databaseUrl, env));
     await db.connect();
     const pool = new pg.Pool(pgConfig(databaseUrl, env, { max: 4 }));
@@ -238,11 +273,16 @@ export const bench: BenchModule = {
       const compute = createComputePool({ size: workers });
       closers.push(() => compute.close());
       const recompute = (request: Parameters<typeof runRecompute>[1]): Promise<RecomputeSummary> => runRecompute({ api, pool, now, concurrency, compute, writeGroupSize }, request);
+      const profiler = profileFile ? await startProfile(inspectPort) : undefined;
       meter = await cpuMeter(db, directusPid);
       t = performance.now();
       const first = await recompute({ scope: 'event', id: String(ev.event), reason: 'bench first', requested_by: 'bench' });
       const firstMs = performance.now() - t;
       const firstCpu = await meter.stop();
+      if (profiler && profileFile) {
+        writeFileSync(profileFile, JSON.stringify(await profiler.stop()));
+        log(`Directus CPU profile of the first run: ${profileFile}`);
+      }
       log(`first recompute: ${(firstMs / 1000).toFixed(2)} s, ${first.totalChanges} rows written (${JSON.stringify(first.changed)}); ${cpuLine(firstCpu)}`);
       meter = await cpuMeter(db, directusPid);
       t = performance.now();
