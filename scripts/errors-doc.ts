@@ -21,6 +21,7 @@ const PARTS: [prefix: string, part: string, doc: string][] = [
   ['TRIGGER', 'triggers', 'functions.md'],
   ['RECOMPUTE', 'recompute', 'recompute.md'],
   ['DIRECTUS_IO', 'functions’ Directus I/O', 'recompute.md'],
+  ['BULK', 'bulk result writes (Directus endpoint trm-results-io)', 'recompute.md'],
   ['PEN', 'penalties', 'penalties.md'],
   ['PENALTIES', 'evaluate-penalties', 'penalties.md'],
   ['SO', 'start order', 'start-order.md'],

@@ -59,9 +59,9 @@ describe('recompute in groups of entries', () => {
     let creates = 0;
     const failing: DirectusApi = {
       ...real,
-      async createMany(collection, rows, fields) {
-        if (collection === 'stage_times' && ++creates === 2) throw Object.assign(new Error('injected failure'), { code: 'TEST_ERR' });
-        return real.createMany(collection, rows, fields);
+      async writeResults(collection, write) {
+        if (collection === 'stage_times' && write.create?.length && ++creates === 2) throw Object.assign(new Error('injected failure'), { code: 'TEST_ERR' });
+        return real.writeResults(collection, write);
       },
     };
     const outcome = await run(sc, { api: failing, writeGroupSize: 2, penalties: async (p) => penalties.push(p) }).then(

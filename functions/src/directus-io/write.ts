@@ -22,5 +22,17 @@ export async function writeDiff<T extends object>(api: DirectusApi, collection: 
   return { created: diff.create.length, updated: diff.update.length, deleted: diff.delete.length, unchanged: diff.unchanged };
 }
 
+/**
+ * The same for a computed result collection (stage_times, waypoint_passes, speed_infringements):
+ * the whole diff through the bulk endpoint (DirectusApi.writeResults), which keeps that order
+ * inside its transaction.
+ */
+export async function writeResultDiff<T extends object>(api: DirectusApi, collection: string, diff: Diff<T>): Promise<WriteCounts> {
+  if (diff.delete.length || diff.update.length || diff.create.length) {
+    await api.writeResults(collection, { delete: diff.delete as number[], update: diff.update as ({ id: number } & Record<string, unknown>)[], create: diff.create as unknown as Record<string, unknown>[] });
+  }
+  return { created: diff.create.length, updated: diff.update.length, deleted: diff.delete.length, unchanged: diff.unchanged };
+}
+
 /** Sum of the changed rows (created + updated + deleted). */
 export const changedCount = (c: WriteCounts): number => c.created + c.updated + c.deleted;

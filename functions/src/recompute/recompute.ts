@@ -23,7 +23,7 @@ import { inlineCompute, type ComputePool, type CourseRef } from './compute-pool.
 import { buildStageCourse, type CourseNote, type StageRow } from './course.ts';
 import { diffRows, type Diff } from '../directus-io/diff.ts';
 import type { DirectusApi } from '../directus-io/directus-api.ts';
-import { writeDiff } from '../directus-io/write.ts';
+import { writeResultDiff } from '../directus-io/write.ts';
 import { readFixBytes } from './fixes.ts';
 import type { EntryRows } from './rows.ts';
 import { overlaps, stageSpan, type Span, type SpanOptions } from './span.ts';
@@ -298,7 +298,7 @@ async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, 
         for (const row of diff.create) changedEntries.add(row.entry);
         for (const row of diff.update) changedEntries.add(storedEntry.get(row.id)!);
         for (const id of diff.delete) changedEntries.add(storedEntry.get(id)!);
-        addCollectionCounts(stageSummary.changed[collection], await writeDiff(api, collection, diff));
+        addCollectionCounts(stageSummary.changed[collection], await writeResultDiff(api, collection, diff));
       }),
     );
     const failed = written.find((r) => r.status === 'rejected');
@@ -306,7 +306,7 @@ async function recomputeStage(deps: RecomputeDeps, w: StageWork, nowMs: number, 
   };
 
   // Groups of `writeGroupSize` entries: a group is written while the next ones are read and
-  // computed, so Directus's row-by-row writes overlap the reads and the compute workers. Groups
+  // computed, so Directus's writes overlap the reads and the compute workers. Groups
   // hold disjoint entries, hence disjoint keys: their writes commute. At most WRITING_GROUPS
   // are being written (bounded memory); every write under way settles before a failure is
   // reported, and no group starts after a write failed.
