@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { defaults, int, loadConfig, oneOf, optionalStr, port, str, url, type Env } from '../../common/src/config.ts';
 import { POSITIONS_STREAM_MAXLEN } from '../../common/src/redis-keys.ts';
 
-export const SQL_MODES = ['copy', 'unnest'] as const;
+export const SQL_MODES = ['copy', 'staged'] as const;
 export type SqlMode = (typeof SQL_MODES)[number];
 
 const spec = {

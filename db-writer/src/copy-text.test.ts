@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { copyLine, copyLineDirect, escapeCopyText, isoFormatter, STAGE_COLUMNS, TARGET_COLUMNS } from './copy-text.ts';
+import { copyLineDirect, escapeCopyText, isoFormatter, TARGET_COLUMNS } from './copy-text.ts';
 import type { PositionRow } from './record.ts';
 
 const row: PositionRow = { imei: '356307042441013', tsMs: 1717243200000, lat: 41.3275, lon: -19.5, alt: 110.5, speedKmh: 0, heading: 359, sats: 9, priority: 2, eventIo: 240, io: '{"a":"x\\\\y"}', fix: false, rxMs: null, src: null };
@@ -14,18 +14,18 @@ test.each([
   expect(escapeCopyText(input)).toBe(output);
 });
 
-test('a row is one line, one column per stage column, NULL as \\N', () => {
-  const line = copyLine(row);
+test('a row is one line, one column per target column, NULL as \\N', () => {
+  const line = copyLineDirect(row);
   expect(line.endsWith('\n')).toBe(true);
   const cols = line.slice(0, -1).split('\t');
-  expect(cols).toHaveLength(STAGE_COLUMNS.length);
-  expect(cols).toEqual(['356307042441013', '1717243200000', '41.3275', '-19.5', '110.5', '0', '359', '9', '2', '240', '{"a":"x\\\\\\\\y"}', 'f', '\\N', '\\N']);
+  expect(cols).toHaveLength(TARGET_COLUMNS.length);
+  expect(cols).toEqual(['356307042441013', '2024-06-01T12:00:00.000Z', '41.3275', '-19.5', '110.5', '0', '359', '9', '2', '240', '{"a":"x\\\\\\\\y"}', 'f', '\\N', '\\N']);
 });
 
 test('src with a tab cannot split the line into more columns', () => {
-  const cols = copyLine({ ...row, src: 'a\tb', rxMs: 5 }).slice(0, -1).split('\t');
-  expect(cols).toHaveLength(STAGE_COLUMNS.length);
-  expect(cols.slice(-2)).toEqual(['5', 'a\\tb']);
+  const cols = copyLineDirect({ ...row, src: 'a\tb', rxMs: 1717243200005 }).slice(0, -1).split('\t');
+  expect(cols).toHaveLength(TARGET_COLUMNS.length);
+  expect(cols.slice(-2)).toEqual(['2024-06-01T12:00:00.005Z', 'a\\tb']);
 });
 
 test('a direct row carries times as ISO-8601 UTC for a COPY straight into positions', () => {

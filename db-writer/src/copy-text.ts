@@ -1,29 +1,16 @@
 /**
- * Rows → PostgreSQL COPY text format (https://www.postgresql.org/docs/15/sql-copy.html,
+ * A row → one line of PostgreSQL's COPY text format (https://www.postgresql.org/docs/15/sql-copy.html,
  * "Text Format"): tab-separated columns, `\N` for NULL, backslash escapes for backslash, tab,
- * newline and carriage return. Pure. Column order is STAGE_COLUMNS.
+ * newline and carriage return. Pure. Column order is TARGET_COLUMNS. The reference path of the
+ * entry decoder (entry-codec.ts), which makes most lines straight from the reply's bytes.
  */
 import type { PositionRow } from './record.ts';
-
-/** The staging table's columns, in COPY order; times travel as integer ms. */
-export const STAGE_COLUMNS = ['imei', 'ts_ms', 'lat', 'lon', 'alt', 'speed', 'heading', 'sats', 'priority', 'event_io', 'io', 'fix', 'rx_ms', 'src'] as const;
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 export function escapeCopyText(value: string): string {
   if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-export function copyLine(r: PositionRow): string {
-  // imei is [0-9A-Za-z] and numbers print without specials: only io and src need escaping.
-  return `${r.imei}\t${r.tsMs}\t${r.lat}\t${r.lon}\t${r.alt}\t${r.speedKmh}\t${r.heading}\t${r.sats}\t${r.priority}\t${r.eventIo}\t${escapeCopyText(r.io)}\t${r.fix ? 't' : 'f'}\t${r.rxMs === null ? '\\N' : r.rxMs}\t${r.src === null ? '\\N' : escapeCopyText(r.src)}\n`;
-}
-
-export function copyText(rows: readonly PositionRow[]): string {
-  let out = '';
-  for (const r of rows) out += copyLine(r);
-  return out;
 }
 
 /** A row for a COPY straight into positions (or a child): column order TARGET_COLUMNS, times as ISO-8601 UTC. */
@@ -51,12 +38,4 @@ export function isoFormatter(): (ms: number) => string {
 
 export function copyLineDirect(r: PositionRow, tsIso: (ms: number) => string = isoFormatter(), rxIso: (ms: number) => string = isoFormatter()): string {
   return `${r.imei}\t${tsIso(r.tsMs)}\t${r.lat}\t${r.lon}\t${r.alt}\t${r.speedKmh}\t${r.heading}\t${r.sats}\t${r.priority}\t${r.eventIo}\t${escapeCopyText(r.io)}\t${r.fix ? 't' : 'f'}\t${r.rxMs === null ? '\\N' : rxIso(r.rxMs)}\t${r.src === null ? '\\N' : escapeCopyText(r.src)}\n`;
-}
-
-export function copyTextDirect(rows: readonly PositionRow[]): string {
-  const tsIso = isoFormatter();
-  const rxIso = isoFormatter();
-  let out = '';
-  for (const r of rows) out += copyLineDirect(r, tsIso, rxIso);
-  return out;
 }

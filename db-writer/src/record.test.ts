@@ -47,6 +47,8 @@ describe('decodeEntry', () => {
     ['io not an object', { io: '[1,2]' }, 'io', '{}'],
     ['io missing', { io: undefined }, 'io', '{}'],
     ['rx garbage', { rx: 'x' }, 'rxMs', null],
+    ['rx before 2000', { rx: '5' }, 'rxMs', null],
+    ['rx beyond any date', { rx: '9007199254740991' }, 'rxMs', null],
     ['src empty', { src: '' }, 'src', null],
   ])('invalid optional %s takes the default', (_name, patch, key, value) => {
     const d = decodeEntry(flat({ ...base, ...patch }));

@@ -120,7 +120,8 @@ export function decodeEntry(fields: readonly string[] | null): Decoded {
       eventIo: intIn(event, 0, INT_MAX, 0),
       io: io !== undefined && isJsonObjectText(io) ? io : '{}',
       fix: parseFix(fix, satellites, latDeg, lonDeg),
-      rxMs: Number.isSafeInteger(rxMs) ? rxMs : null,
+      // a receive time outside 2000..2100 is no time at all (and has no ISO-8601 text)
+      rxMs: Number.isSafeInteger(rxMs) && rxMs >= MIN_TS_MS && rxMs < MAX_TS_MS ? rxMs : null,
       src: src === undefined || src === '' ? null : src.slice(0, SRC_MAX_CHARS),
     },
   };

@@ -1,9 +1,10 @@
 /**
- * A lean Redis (RESP2) client for the writer's one hot command, the blocking XREADGROUP.
- * ioredis spends ~10 µs of CPU per stream entry turning a 5,000-entry reply into JS (measured
- * on the dev machine: at most ~80k entries/s on one core, less than Postgres can insert); this
- * parser builds the same nested arrays with one pass over the bytes. Everything else (XACK,
- * XADD, XAUTOCLAIM, XINFO) stays on ioredis.
+ * A lean Redis (RESP2) client for the writer's hot commands: the blocking XREADGROUP, whose
+ * reply it hands over as bytes (callRaw) for the entry decoder to turn straight into COPY text
+ * (entry-codec.ts), and the XACK of a whole batch sent as one pre-built command (callEncoded).
+ * ioredis spent ~10 µs of CPU per stream entry turning a 5,000-entry reply into JS (measured on
+ * the dev machine: at most ~80k entries/s on one core, less than Postgres can insert).
+ * Everything else (XADD, XAUTOCLAIM, XINFO) stays on ioredis.
  *
  * State machine:
  *
@@ -20,44 +21,11 @@ type Reply = string | number | null | Error | Reply[];
 interface Waiter {
   resolve(value: unknown): void;
   reject(error: Error): void;
+  /** answer with the reply's bytes (callRaw) instead of its value */
+  raw: boolean;
 }
 
 const CR = 13;
-
-/*
- * Short bulk strings repeat endlessly in a stream reply (every field name, and values such as
- * '0', '11', 'true', a source name): one decoded copy of each is kept in a small direct-mapped
- * table keyed by a hash of its bytes, so a hit costs a byte comparison instead of a string
- * allocation (the parser was the writer's largest CPU cost, mostly allocation and GC).
- */
-const INTERN_MAX_BYTES = 12;
-const INTERN_SLOTS = 1024; // power of two
-const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
-const internLength = new Uint8Array(INTERN_SLOTS);
-const internString: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
-
-function shortString(buf: Buffer, start: number, n: number): string {
-  let h = n;
-  for (let i = start; i < start + n; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
-  const base = slot * INTERN_MAX_BYTES;
-  const cached = internString[slot];
-  if (cached !== undefined && internLength[slot] === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (internBytes[base + i] !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return cached;
-  }
-  const s = buf.toString('utf8', start, start + n);
-  internString[slot] = s;
-  internLength[slot] = n;
-  for (let i = 0; i < n; i++) internBytes[base + i] = buf[start + i];
-  return s;
-}
 
 /** Incremental RESP2 parser: feed() chunks, get back the replies they completed. */
 export class RespParser {
@@ -91,7 +59,7 @@ export class RespParser {
         else if (n < 0) value = null;
         else if (type === 36) {
           if (next + n + 2 > buf.length) break; // bulk string not complete yet
-          value = n <= INTERN_MAX_BYTES ? shortString(buf, next, n) : buf.toString('utf8', next, next + n);
+          value = buf.toString('utf8', next, next + n);
           next += n + 2;
         } else if (n === 0) value = [];
         else {
@@ -120,6 +88,84 @@ export class RespParser {
   }
 }
 
+/**
+ * Cuts a RESP2 byte stream into whole top-level replies, without decoding them: feed() chunks,
+ * get back the bytes of each reply they completed. The hot XREADGROUP reply is then decoded
+ * straight into COPY lines (entry-codec.ts). Chunks are appended to one buffer, doubled when
+ * full; a reply handed out is never written over (a new buffer is taken when room runs out).
+ */
+export class RespFramer {
+  private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private len = 0; // bytes held
+  private start = 0; // where the reply being scanned begins
+  private pos = 0; // where scanning resumes
+  private readonly remaining: number[] = []; // elements still expected by each open array
+
+  feed(chunk: Buffer): Buffer[] {
+    if (this.len + chunk.length > this.buf.length) {
+      const held = this.len - this.start;
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length, (held + chunk.length) * 2));
+      this.buf.copy(next, 0, this.start, this.len);
+      this.buf = next;
+      this.pos -= this.start;
+      this.len = held;
+      this.start = 0;
+    }
+    this.len += chunk.copy(this.buf, this.len);
+    const out: Buffer[] = [];
+    const buf = this.buf;
+    const len = this.len;
+    const remaining = this.remaining;
+    let pos = this.pos;
+    for (;;) {
+      if (pos >= len) break;
+      let cr = pos + 1;
+      while (cr < len && buf[cr] !== CR) cr++;
+      if (cr + 1 >= len) break; // header line not complete yet
+      const type = buf[pos];
+      let next = cr + 2;
+      if (type === 36 /* $ */ || type === 42 /* * */) {
+        let n = 0;
+        let negative = false;
+        for (let i = pos + 1; i < cr; i++) {
+          const c = buf[i];
+          if (c === 45) negative = true;
+          else n = n * 10 + (c - 48);
+        }
+        if (type === 42 && !negative && n > 0) {
+          remaining.push(n);
+          pos = next;
+          continue;
+        }
+        if (type === 36 && !negative) {
+          if (next + n + 2 > len) break; // bulk string not complete yet
+          next += n + 2;
+        }
+      } else if (type !== 43 /* + */ && type !== 45 /* - */ && type !== 58 /* : */) {
+        throw new Error(`RESP protocol error: unexpected byte ${type}`);
+      }
+      pos = next;
+      // an element is complete: close the arrays it completes
+      let top = remaining.length - 1;
+      while (top >= 0 && --remaining[top] === 0) {
+        remaining.pop();
+        top--;
+      }
+      if (top < 0) {
+        out.push(buf.subarray(this.start, pos));
+        this.start = pos;
+      }
+    }
+    this.pos = pos;
+    if (this.start === this.len) {
+      // nothing held: start over at the front (or with a fresh buffer if replies point into it)
+      if (out.length > 0) this.buf = Buffer.allocUnsafe(this.buf.length);
+      this.start = this.pos = this.len = 0;
+    }
+    return out;
+  }
+}
+
 export function encodeCommand(args: readonly (string | number)[]): string {
   let out = `*${args.length}\r\n`;
   for (const a of args) {
@@ -133,7 +179,7 @@ export class RespClient {
   private socket: net.Socket | undefined;
   private ready: Promise<void> | undefined;
   private waiters: Waiter[] = [];
-  private parser = new RespParser();
+  private framer = new RespFramer();
   private closed = false;
   private readonly url: URL;
   private readonly connectionName: string;
@@ -149,16 +195,30 @@ export class RespClient {
     return this.send([command, ...args]);
   }
 
+  /** Sends a command already in RESP form (e.g. xackCommand in stream.ts); answers its value. */
+  async callEncoded(command: string): Promise<unknown> {
+    if (this.closed) throw new Error('Connection is closed');
+    await (this.ready ??= this.connect());
+    return this.send(command);
+  }
+
+  /** As call(), answered with the reply's bytes (an error reply still rejects). */
+  async callRaw(command: string, ...args: (string | number)[]): Promise<Buffer> {
+    if (this.closed) throw new Error('Connection is closed');
+    await (this.ready ??= this.connect());
+    return this.send([command, ...args], true) as Promise<Buffer>;
+  }
+
   close(): void {
     this.closed = true;
     this.socket?.destroy();
   }
 
-  private send(args: readonly (string | number)[]): Promise<unknown> {
+  private send(args: readonly (string | number)[] | string, raw = false): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (!this.socket) return reject(new Error('Connection is closed'));
-      this.waiters.push({ resolve, reject });
-      this.socket.write(encodeCommand(args));
+      this.waiters.push({ resolve, reject, raw });
+      this.socket.write(typeof args === 'string' ? args : encodeCommand(args));
     });
   }
 
@@ -167,7 +227,7 @@ export class RespClient {
       const socket = net.connect({ host: this.url.hostname || '127.0.0.1', port: Number(this.url.port || 6379) });
       socket.setNoDelay(true);
       this.socket = socket;
-      this.parser = new RespParser();
+      this.framer = new RespFramer();
       const fail = (error: Error) => {
         if (this.socket === socket) {
           this.socket = undefined;
@@ -179,18 +239,19 @@ export class RespClient {
         reject(closedError);
       };
       socket.on('data', (chunk: Buffer) => {
-        let replies: Reply[];
+        let frames: Buffer[];
         try {
-          replies = this.parser.feed(chunk);
+          frames = this.framer.feed(chunk);
         } catch (error) {
           socket.destroy(error as Error);
           return;
         }
-        for (const reply of replies) {
+        for (const frame of frames) {
           const w = this.waiters.shift();
           if (!w) continue;
-          if (reply instanceof Error) w.reject(reply);
-          else w.resolve(reply);
+          if (frame[0] === 45 /* - */) w.reject(new Error(frame.toString('utf8', 1, frame.length - 2)));
+          else if (w.raw) w.resolve(frame);
+          else w.resolve(new RespParser().feed(frame)[0]);
         }
       });
       socket.once('error', fail);

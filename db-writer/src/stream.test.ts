@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { streamReply } from './stream.ts';
+import { encodeCommand } from './resp-client.ts';
+import { streamReply, xackCommand } from './stream.ts';
 
 const entries = [['1-0', ['imei', '1']]];
 test.each([
@@ -9,4 +10,9 @@ test.each([
   ['empty', [], []],
 ])('streamReply: %s', (_name, reply, expected) => {
   expect(streamReply(reply)).toEqual(expected);
+});
+
+test('xackCommand is the RESP form encodeCommand gives, byte for byte (keys may be UTF-8)', () => {
+  const ids = ['1717243200000-0', '1717243200000-1', '5-12'];
+  expect(xackCommand('t:é:telemetry:positions', 'processor', ids)).toBe(encodeCommand(['XACK', 't:é:telemetry:positions', 'processor', ...ids]));
 });

@@ -5,16 +5,13 @@
  */
 import { CONTROL_STREAM_MAXLEN, type RedisKeys } from '../../common/src/redis-keys.ts';
 import type { Redis } from '../../common/src/redis.ts';
+import { EntryDecoder, type StreamEntry } from './entry-codec.ts';
 import type { GroupInfo } from './lag.ts';
 import type { CommittedWindow } from './windows.ts';
 
 export const GROUP = 'processor';
 
-export interface StreamEntry {
-  id: string;
-  /** flat [k1, v1, …]; null when the entry was trimmed or deleted while pending */
-  fields: string[] | null;
-}
+export type { StreamEntry } from './entry-codec.ts';
 
 export interface DeadLetter {
   entry: StreamEntry;
@@ -46,9 +43,8 @@ export interface PositionStream {
   deleteConsumer(name: string): Promise<void>;
 }
 
-function toEntries(raw: unknown): StreamEntry[] {
-  if (!Array.isArray(raw)) return [];
-  return (raw as [string, string[] | null][]).map(([id, fields]) => ({ id, fields }));
+function pairsOf(raw: unknown): [string, string[] | null][] {
+  return Array.isArray(raw) ? (raw as [string, string[] | null][]) : [];
 }
 
 /**
@@ -67,13 +63,34 @@ function pairs(flat: unknown[]): Map<string, unknown> {
   return m;
 }
 
-/** What the blocking reads need: ioredis, or the lean RespClient (resp-client.ts). */
+/**
+ * What the blocking reads need: ioredis, or the lean RespClient (resp-client.ts), whose callRaw
+ * hands the reply's bytes to the entry decoder (entry-codec.ts) without building JS values.
+ */
 export interface BlockingClient {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  callRaw?(command: string, ...args: (string | number)[]): Promise<Buffer>;
 }
 
-export function createPositionStream(options: { redis: Redis; blocking: BlockingClient; keys: RedisKeys; consumer: string }): PositionStream {
-  const { redis, blocking, keys, consumer } = options;
+/**
+ * `XACK key group id…` in RESP form, built as one string: ioredis converts and writes each of a
+ * batch's 5,000 ids on its own, a CPU cost per record of the same order as decoding it. Stream ids
+ * are ASCII (`<ms>-<seq>`), so their length is their byte count.
+ */
+export function xackCommand(key: string, group: string, ids: readonly string[]): string {
+  let out = `*${ids.length + 3}\r\n$4\r\nXACK\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${Buffer.byteLength(group)}\r\n${group}\r\n`;
+  for (const id of ids) out += `$${id.length}\r\n${id}\r\n`;
+  return out;
+}
+
+/** A client that takes commands already in RESP form (resp-client.ts). */
+export interface EncodedClient {
+  callEncoded(command: string): Promise<unknown>;
+}
+
+export function createPositionStream(options: { redis: Redis; blocking: BlockingClient; keys: RedisKeys; consumer: string; acks?: EncodedClient }): PositionStream {
+  const { redis, blocking, keys, consumer, acks } = options;
+  const decoder = new EntryDecoder();
   let claimCursor = '0-0';
 
   async function ensureGroup(): Promise<void> {
@@ -87,16 +104,15 @@ export function createPositionStream(options: { redis: Redis; blocking: Blocking
 
   async function read(count: number, blockMs: number, after = '>'): Promise<StreamEntry[]> {
     const args = ['GROUP', GROUP, consumer, 'COUNT', count, ...(after === '>' ? ['BLOCK', blockMs] : []), 'STREAMS', keys.positions, after];
-    let reply: unknown;
     try {
-      reply = await blocking.call('XREADGROUP', ...args);
+      if (blocking.callRaw) return decoder.decodeReadReply(await blocking.callRaw('XREADGROUP', ...args));
+      return decoder.decodeStrings(pairsOf(streamReply(await blocking.call('XREADGROUP', ...args))));
     } catch (error) {
       // the stream or group was deleted under us (FLUSHDB, a test's cleanup): make it again
       if (!String((error as Error).message).startsWith('NOGROUP')) throw error;
       await ensureGroup();
       return [];
     }
-    return toEntries(streamReply(reply));
   }
 
   return {
@@ -106,11 +122,13 @@ export function createPositionStream(options: { redis: Redis; blocking: Blocking
       // Redis 7: [next cursor, entries, ids deleted from the stream (dropped from the PEL)]
       const reply = (await redis.call('XAUTOCLAIM', keys.positions, GROUP, consumer, minIdleMs, claimCursor, 'COUNT', count)) as [string, unknown, unknown];
       claimCursor = reply[0];
-      return toEntries(reply[1]).filter((e) => e.fields !== null);
+      return decoder.decodeStrings(pairsOf(reply[1]).filter(([, fields]) => fields !== null));
     },
     async ack(ids) {
       for (let i = 0; i < ids.length; i += XACK_CHUNK) {
-        await redis.call('XACK', keys.positions, GROUP, ...ids.slice(i, i + XACK_CHUNK));
+        const chunk = ids.slice(i, i + XACK_CHUNK);
+        if (acks) await acks.callEncoded(xackCommand(keys.positions, GROUP, chunk));
+        else await redis.call('XACK', keys.positions, GROUP, ...chunk);
       }
     },
     async deadLetter(letters) {
@@ -118,7 +136,8 @@ export function createPositionStream(options: { redis: Redis; blocking: Blocking
       const pipeline = redis.pipeline();
       for (const { entry, reason } of letters) {
         const raw: Record<string, string> = {};
-        if (entry.fields) for (let i = 0; i + 1 < entry.fields.length; i += 2) raw[entry.fields[i]] = entry.fields[i + 1];
+        const fields = entry.fields();
+        if (fields) for (let i = 0; i + 1 < fields.length; i += 2) raw[fields[i]] = fields[i + 1];
         pipeline.xadd(keys.positionsDead, 'MAXLEN', '~', CONTROL_STREAM_MAXLEN, '*', 'reason', reason, 'id', entry.id, 'consumer', consumer, 'fields', JSON.stringify(raw));
       }
       const results = await pipeline.exec();

@@ -1,8 +1,7 @@
 import { expect, test } from 'vitest';
-import type { PositionRow } from './record.ts';
 import { committedWindows } from './windows.ts';
 
-const r = (imei: string, tsMs: number) => ({ imei, tsMs }) as PositionRow;
+const r = (imei: string, tsMs: number) => ({ imei, tsMs });
 
 test.each([
   ['no rows', [], []],

@@ -2,7 +2,6 @@
  * What a batch committed, per device: the shape of one `telemetry:committed` entry's
  * `windows` field (docs/writer.md). Pure.
  */
-import type { PositionRow } from './record.ts';
 
 export interface CommittedWindow {
   imei: string;
@@ -14,7 +13,7 @@ export interface CommittedWindow {
   count: number;
 }
 
-export function committedWindows(rows: readonly PositionRow[]): CommittedWindow[] {
+export function committedWindows(rows: readonly { imei: string; tsMs: number }[]): CommittedWindow[] {
   const byImei = new Map<string, CommittedWindow>();
   for (const row of rows) {
     const w = byImei.get(row.imei);

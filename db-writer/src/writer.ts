@@ -25,7 +25,7 @@ import { planRead, type BatchPolicy } from './batch-policy.ts';
 import { classifyDbError, WRITER_ERR_ABANDONED } from './errors.ts';
 import { assessBacklog, type GroupInfo } from './lag.ts';
 import { createWriterMetrics, type WriterMetrics } from './metrics.ts';
-import { decodeEntry, type PositionRow } from './record.ts';
+import type { EncodedRow } from './entry-codec.ts';
 import type { PositionSink } from './sink.ts';
 import type { DeadLetter, PositionStream, StreamEntry } from './stream.ts';
 import { committedWindows, type CommittedWindow } from './windows.ts';
@@ -94,7 +94,10 @@ export function buildWriter(options: WriterOptions): Writer {
   let monitoring = false;
   let nextClaimAtMs = 0;
   let ownCursor: string | null = '0-0'; // own pending entries first (same consumer name after a restart)
-  const inFlight = new Set<string>();
+  // batches being written: a claim must not take back what this writer holds (ids looked up
+  // only when a claim returns something, not per entry of every batch)
+  const inFlight = new Set<StreamEntry[]>();
+  const heldIds = () => new Set([...inFlight].flatMap((batch) => batch.map((e) => e.id)));
 
   let dbFailing = false;
   let lastError: string | undefined;
@@ -120,7 +123,11 @@ export function buildWriter(options: WriterOptions): Writer {
     }
     if (now() >= nextClaimAtMs) {
       nextClaimAtMs = now() + claimEveryMs;
-      const claimed = (await stream.claim(options.claimIdleMs, policy.maxRows)).filter((e) => !inFlight.has(e.id));
+      let claimed = await stream.claim(options.claimIdleMs, policy.maxRows);
+      if (claimed.length > 0 && inFlight.size > 0) {
+        const held = heldIds();
+        claimed = claimed.filter((e) => !held.has(e.id));
+      }
       if (claimed.length > 0) {
         metrics.claimed.inc(claimed.length);
         log.warn({ entries: claimed.length, idleMs: options.claimIdleMs }, "claimed a dead consumer's pending entries");
@@ -171,12 +178,12 @@ export function buildWriter(options: WriterOptions): Writer {
 
   interface Written {
     inserted: number;
-    accepted: PositionRow[];
+    accepted: EncodedRow[];
     rejected: DeadLetter[];
   }
 
   /** Writes rows; a row-level rejection is narrowed down by halving until the bad row is alone. */
-  async function writeIsolating(rows: PositionRow[], entries: StreamEntry[]): Promise<Written> {
+  async function writeIsolating(rows: EncodedRow[], entries: StreamEntry[]): Promise<Written> {
     try {
       const { inserted } = await sink.write(rows);
       return { inserted, accepted: rows, rejected: [] };
@@ -194,15 +201,15 @@ export function buildWriter(options: WriterOptions): Writer {
   }
 
   async function flush(entries: StreamEntry[]): Promise<void> {
-    const rows: PositionRow[] = [];
+    const rows: EncodedRow[] = [];
     const rowEntries: StreamEntry[] = [];
     const dead: DeadLetter[] = [];
     for (const entry of entries) {
-      const decoded = decodeEntry(entry.fields);
-      if (decoded.ok) {
-        rows.push(decoded.row);
+      // decoded as it was read (stream.ts, entry-codec.ts); a decoded entry is its own row
+      if (entry.ok) {
+        rows.push(entry);
         rowEntries.push(entry);
-      } else dead.push({ entry, reason: decoded.reason });
+      } else dead.push({ entry, reason: entry.reason });
     }
     const startedMs = now();
     const written = await retrying('db', rows.length, () => writeIsolating(rows, rowEntries));
@@ -222,7 +229,7 @@ export function buildWriter(options: WriterOptions): Writer {
     metrics.inserted.inc(written.inserted);
     metrics.batchRows.observe(entries.length);
     metrics.commitSeconds.observe((committedAtMs - startedMs) / 1000);
-    for (const id of ids) metrics.recordAgeSeconds.observe((committedAtMs - Number(id.slice(0, id.indexOf('-')))) / 1000);
+    for (const e of entries) metrics.recordAgeSeconds.observe((committedAtMs - e.idMs) / 1000);
     if (dead.length > 0) {
       metrics.deadLetters.inc(dead.length);
       log.warn({ entries: dead.length, first: { id: dead[0].entry.id, reason: dead[0].reason } }, 'entries dead-lettered');
@@ -249,7 +256,7 @@ export function buildWriter(options: WriterOptions): Writer {
       while (writing.size >= concurrentBatches && failure === undefined) await Promise.race(writing);
       if (failure !== undefined) throw failure;
       if (batch.length > 0) {
-        for (const e of batch) inFlight.add(e.id);
+        inFlight.add(batch);
         const ids = batch;
         const task: Promise<void> = flush(batch)
           .catch((error: unknown) => {
@@ -263,7 +270,7 @@ export function buildWriter(options: WriterOptions): Writer {
             },
           )
           .finally(() => {
-            for (const e of ids) inFlight.delete(e.id);
+            inFlight.delete(ids);
             writing.delete(task);
           });
         writing.add(task);

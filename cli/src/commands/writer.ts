@@ -13,7 +13,7 @@ const flags: Record<string, string> = {
 export const command: Command = {
   name: 'writer',
   summary: 'db-writer: telemetry stream into Postgres, XACK after COMMIT',
-  usage: 'writer [--batch-max-rows N] [--batch-max-wait-ms MS] [--claim-idle-ms MS] [--consumer NAME] [--admin-port PORT] [--sql copy|unnest]',
+  usage: 'writer [--batch-max-rows N] [--batch-max-wait-ms MS] [--claim-idle-ms MS] [--consumer NAME] [--admin-port PORT] [--sql copy|staged]',
   options: Object.fromEntries(Object.keys(flags).map((f) => [f, { type: 'string' as const }])),
   help: `Consumes group "processor" of telemetry:positions, writes batches to positions (unique on
 imei, ts) and acknowledges entries only after COMMIT. Flags override their environment variable:
@@ -27,7 +27,8 @@ imei, ts) and acknowledges entries only after COMMIT. Flags override their envir
   WRITER_CONSUMER                   consumer name (default host-pid-random)
   WRITER_STREAM_MAXLEN              the stream's cap; backlog is measured against it
   WRITER_LAG_WARN_PERCENT           backlog share of the cap that degrades /healthz (default 50)
-  WRITER_SQL                        copy (default) or unnest
+  WRITER_SQL                        copy (optimistic COPY, default) or staged (COPY to a
+                                    staging table, then INSERT … ON CONFLICT DO NOTHING)
   WRITER_CONCURRENT_BATCHES         batches written at once, one connection each (default 2)
   WRITER_DRAIN_MS                   on SIGTERM, how long the last batch may retry (default 8000)
 

@@ -69,10 +69,11 @@ export function startTestWriter(options: {
 }): TestWriter {
   const redis = createRedis(options.redisUrl);
   const blocking = new RespClient(options.redisUrl);
+  const acks = new RespClient(options.redisUrl, 'trm-writer-test-ack');
   const pool = createPool(options.databaseUrl, process.env, { max: options.overrides?.concurrentBatches ?? 2, application_name: `trm writer test ${options.consumer}` });
   pool.on('error', () => {});
   const writer = buildWriter({
-    stream: createPositionStream({ redis, blocking, keys: options.keys, consumer: options.consumer }),
+    stream: createPositionStream({ redis, blocking, keys: options.keys, consumer: options.consumer, acks }),
     sink: options.sink ?? createPgSink(pool, { mode: options.sql ?? 'copy' }),
     log: options.log ?? silentLogger(),
     consumer: options.consumer,
@@ -98,6 +99,7 @@ export function startTestWriter(options: {
         await pool.end();
         redis.disconnect();
         blocking.close();
+        acks.close();
       })();
       return closed;
     },
