@@ -1,7 +1,7 @@
 /**
- * `trm bench writer`: (1) throughput: N records already in the stream, drained by the
- * in-process writer (XREADGROUP → decode → COPY/unnest → COMMIT → XACK → committed windows),
- * for each SQL strategy, against a bare COPY of the same rows into the same table (the day's
+ * `trm bench writer`: (1) throughput: N records already in the stream, drained by the writer
+ * in a thread of its own (XREADGROUP → decode → COPY → COMMIT → XACK → committed windows; a
+ * process of its own in production), for each SQL strategy, against a bare COPY of the same rows into the same table (the day's
  * child of positions, emptied before each run) in the same run; (2) lag: a producer thread
  * XADDs 20,000 records/s for a while and each record's lag is COMMIT time − its stream id time.
  * Both sides share the machine's 2 cores with Redis and Postgres; ratios are what count.
@@ -27,26 +27,20 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** The writer drains the pre-loaded stream in its own thread (testing/writer-worker.ts). */
 async function writerRun(db: { url: string; pool: pg.Pool }, r: TestRedis, records: string[][], sql: SqlMode): Promise<number> {
   await db.pool.query('TRUNCATE positions');
   await r.redis.del(r.keys.positions, r.keys.positionsCommitted);
   await xaddAll(r.redis, r.keys.positions, records, 2000);
-  let committed = 0;
-  const t0 = performance.now();
-  let t1 = 0;
-  const w = startTestWriter({
-    databaseUrl: db.url, redisUrl: r.url, keys: r.keys, consumer: `bench-${sql}`, sql,
-    overrides: {
-      policy: PRODUCTION_POLICY, monitorIntervalMs: 1000,
-      onCommitted: (b) => {
-        committed += b.rows;
-        if (committed >= records.length) t1 = performance.now();
-      },
-    },
+  const worker = new Worker(new URL('../db-writer/src/testing/writer-worker.ts', import.meta.url), {
+    workerData: { databaseUrl: db.url, redisUrl: r.url, redisPrefix: r.keys.prefix, consumer: `bench-${sql}`, sql, policy: PRODUCTION_POLICY, rows: records.length },
   });
-  await waitFor('writer drained the stream', () => t1 > 0, { timeoutMs: 600_000, intervalMs: 5 });
-  await w.close();
-  return records.length / ((t1 - t0) / 1000);
+  const { startedAtMs, doneAtMs } = await new Promise<{ startedAtMs: number; doneAtMs: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  return records.length / ((doneAtMs - startedAtMs) / 1000);
 }
 
 async function copyRun(db: { pool: pg.Pool }, rows: PositionRow[]): Promise<number> {
@@ -154,7 +148,7 @@ export async function run({ quick, env, log }: Parameters<BenchModule['run']>[0]
     const throughput = {
       records: n,
       rounds: perRound,
-      note: 'table emptied before each run; writer = XREADGROUP → decode → COPY → COMMIT → XACK → committed windows, in-process; records pre-loaded in the stream',
+      note: 'table emptied before each run; writer = XREADGROUP → decode → COPY → COMMIT → XACK → committed windows, in a worker thread (its own heap, as its own process in production); records pre-loaded in the stream',
       ...Object.fromEntries(SQL_MODES.map((m) => [`writer_${m}`, { medianRatioToCopy: median(perRound.map((p) => p.ratio[m])), medianRowsPerSec: median(perRound.map((p) => p.writer[m])) }])),
       medianBareCopyRowsPerSec: median(perRound.flatMap((p) => p.bareCopyRowsPerSec)),
       target: 'writer ≥ 0.8 × bare COPY',
