@@ -236,6 +236,14 @@ function copyRaw(out: Buffer, at: number, b: Buffer, start: number, n: number): 
   return at + b.copy(out, at, start, start + n);
 }
 
+/** A numeric column and its tab: the value's bytes (start ≥ 0) or 0. */
+function numberOrZero(out: Buffer, at: number, b: Buffer, start: number, n: number): number {
+  if (start >= 0) at = copyRaw(out, at, b, start, n);
+  else out[at++] = D0;
+  out[at++] = TAB;
+  return at;
+}
+
 /** Copies bytes with COPY text escapes for backslash, tab, newline and carriage return. */
 function copyEscaped(out: Buffer, at: number, b: Buffer, start: number, n: number): number {
   for (let i = start; i < start + n; i++) {
@@ -264,7 +272,6 @@ function is(b: Buffer, at: number, w: Uint8Array): boolean {
   return true;
 }
 
-const ZERO = Buffer.from('0');
 const EMPTY_OBJECT = Buffer.from('{}');
 
 /**
@@ -439,18 +446,13 @@ export class EntryDecoder {
     o[at++] = TAB;
     at = copyRaw(o, at, b, lonS, lonN);
     o[at++] = TAB;
-    at = altS >= 0 ? copyRaw(o, at, b, altS, altN) : copyRaw(o, at, ZERO, 0, 1);
-    o[at++] = TAB;
-    at = spdS >= 0 ? copyRaw(o, at, b, spdS, spdN) : copyRaw(o, at, ZERO, 0, 1);
-    o[at++] = TAB;
-    at = hdgS >= 0 ? copyRaw(o, at, b, hdgS, hdgN) : copyRaw(o, at, ZERO, 0, 1);
-    o[at++] = TAB;
-    at = satS >= 0 ? copyRaw(o, at, b, satS, satN) : copyRaw(o, at, ZERO, 0, 1);
-    o[at++] = TAB;
-    at = priS >= 0 ? copyRaw(o, at, b, priS, priN) : copyRaw(o, at, ZERO, 0, 1);
-    o[at++] = TAB;
-    at = evtS >= 0 ? copyRaw(o, at, b, evtS, evtN) : copyRaw(o, at, ZERO, 0, 1);
-    o[at++] = TAB;
+    // alt, speed, heading, sats, priority, event: the bytes sent, or the column default 0
+    at = numberOrZero(o, at, b, altS, altN);
+    at = numberOrZero(o, at, b, spdS, spdN);
+    at = numberOrZero(o, at, b, hdgS, hdgN);
+    at = numberOrZero(o, at, b, satS, satN);
+    at = numberOrZero(o, at, b, priS, priN);
+    at = numberOrZero(o, at, b, evtS, evtN);
     at = io ? copyEscaped(o, at, b, ioS, ioN) : copyRaw(o, at, EMPTY_OBJECT, 0, 2);
     o[at++] = TAB;
     o[at++] = fix ? 116 : 102; // t | f
