@@ -24,6 +24,7 @@ import { ingestConfig } from '../ingest-daemon/src/config.ts';
 import { acceptAnyDevice } from '../ingest-daemon/src/known-devices.ts';
 import { buildIngestServer, type IngestServer } from '../ingest-daemon/src/server.ts';
 import { SimulatedDevice } from '../simulator/src/device.ts';
+import { directusSubscriber } from './directus-ws.ts';
 import { adminApi, createOrg, createUser, trm, type TestOrg, type TestUser } from './directus-client.ts';
 
 const POLL = { timeout: 30_000, interval: 50 };
@@ -191,25 +192,12 @@ describe('device commands end to end', () => {
     const w = await world('ws');
     device(w.imei);
     await expect.poll(online(w.imei), POLL).toBe(true);
-    const ws = new WebSocket(`${trm().directusUrl.replace(/^http/, 'ws')}/websocket`);
-    const messages: { type: string; event?: string; status?: string; data?: { id: string; status: string; response: string | null }[] }[] = [];
-    ws.addEventListener('message', (m) => {
-      const msg = JSON.parse(String(m.data)) as (typeof messages)[number];
-      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
-      messages.push(msg);
-    });
+    const ws = await directusSubscriber(w.official.accessToken);
     try {
-      await new Promise((resolve, reject) => {
-        ws.addEventListener('open', resolve, { once: true });
-        ws.addEventListener('error', reject, { once: true });
-      });
-      ws.send(JSON.stringify({ type: 'auth', access_token: w.official.accessToken }));
-      await expect.poll(() => messages.some((m) => m.type === 'auth' && m.status === 'ok'), POLL).toBe(true);
-      ws.send(JSON.stringify({ type: 'subscribe', collection: 'commands', query: { fields: ['id', 'status', 'response'] } }));
-      await expect.poll(() => messages.some((m) => m.type === 'subscription' && m.event === 'init'), POLL).toBe(true);
+      await ws.subscribe('commands', ['id', 'status', 'response']);
 
       const created = await create(w.official, { device: w.imei, template: 'getinfo' });
-      const updates = () => messages.filter((m) => m.type === 'subscription' && m.event === 'update').flatMap((m) => m.data ?? []).filter((d) => d.id === created.id);
+      const updates = () => (ws.pushed('commands', 'update') as { id: string; status: string; response: string | null }[]).filter((d) => d.id === created.id);
       await expect.poll(() => updates().some((d) => d.status === 'responded'), POLL).toBe(true);
       expect(updates().find((d) => d.status === 'responded')).toMatchObject({ response: 'ok:getinfo' });
       expect(updates().map((d) => d.status)).toEqual(expect.arrayContaining(['routed', 'sent', 'responded']));

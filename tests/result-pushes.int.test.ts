@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pgConfig } from '../common/src/pg.ts';
 import { directusApi } from '../functions/src/recompute/directus-api.ts';
 import { runRecompute, type RecomputeSummary } from '../functions/src/recompute/recompute.ts';
+import { directusSubscriber, type DirectusSubscriber } from './directus-ws.ts';
 import { adminApi, createOrg, createUser, trm, type TestUser } from './directus-client.ts';
 import { createScenario, insertFixes, straightTrack, type Scenario } from './recompute-scenario.ts';
 
@@ -18,31 +19,15 @@ const T0 = Date.UTC(2025, 5, 8, 6, 0, 0);
 const NOW = T0 + 20 * 60_000;
 const POLL = { timeout: 20_000, interval: 100 };
 
-/** expect.poll for the set-up (vitest allows it only inside a test). */
-async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-interface Message {
-  type: string;
-  event?: string;
-  status?: string;
-  uid?: string;
-  data?: { id: number; key: string; raw_ms?: number | null; status?: string }[];
-}
 
 describe('result collections: pushed over the WebSocket, without per-row revisions', () => {
   let sc: Scenario;
   let official: TestUser;
   let db: pg.Pool;
-  let ws: WebSocket;
-  const messages: Message[] = [];
+  let ws: DirectusSubscriber | undefined;
   const run = (): Promise<RecomputeSummary> => runRecompute({ api: directusApi({ url: trm().directusUrl, token: trm().serviceToken }), pool: db, now: () => NOW }, { scope: 'event', id: String(sc.event), reason: 'pushes', requested_by: 'vitest' });
-  const pushed = (uid: string, event: string) => messages.filter((m) => m.type === 'subscription' && m.uid === uid && m.event === event).flatMap((m) => m.data ?? []);
+  const pushed = (uid: string, event: string) => ws!.pushed(uid, event) as { id: number; key: string; raw_ms?: number | null; status?: string }[];
 
   beforeAll(async () => {
     const org = await createOrg('push');
@@ -51,22 +36,9 @@ describe('result collections: pushed over the WebSocket, without per-row revisio
     db = new pg.Pool(pgConfig(trm().directusDatabaseUrl, process.env, { max: 2 }));
     // entry 1: 1 Hz at 20 m/s over the whole stage (start, waypoint, finish); entry 2: no fixes (dns)
     await insertFixes(db, sc.devices[0], straightTrack({ t0: T0, x0: -207.3, x1: 6200, speedMs: 20, periodMs: 1000 }));
-    ws = new WebSocket(`${trm().directusUrl.replace(/^http/, 'ws')}/websocket`);
-    ws.addEventListener('message', (m) => {
-      const msg = JSON.parse(String(m.data)) as Message;
-      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
-      messages.push(msg);
-    });
-    await new Promise((resolve, reject) => {
-      ws.addEventListener('open', resolve, { once: true });
-      ws.addEventListener('error', reject, { once: true });
-    });
-    ws.send(JSON.stringify({ type: 'auth', access_token: official.accessToken }));
-    await until('auth ok', () => messages.some((m) => m.type === 'auth' && m.status === 'ok'));
-    for (const [collection, fields] of [['stage_times', ['id', 'key', 'status', 'raw_ms']], ['waypoint_passes', ['id', 'key']]] as const) {
-      ws.send(JSON.stringify({ type: 'subscribe', uid: collection, collection, query: { fields } }));
-      await until(`${collection} subscribed`, () => messages.some((m) => m.type === 'subscription' && m.uid === collection && m.event === 'init'));
-    }
+    ws = await directusSubscriber(official.accessToken);
+    await ws.subscribe('stage_times', ['id', 'key', 'status', 'raw_ms']);
+    await ws.subscribe('waypoint_passes', ['id', 'key']);
   });
 
   afterAll(async () => {

@@ -9,27 +9,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DirectusError, type Rest } from '../directus/src/rest.ts';
 import { directusApi } from '../functions/src/recompute/directus-api.ts';
+import { directusSubscriber, type DirectusSubscriber } from './directus-ws.ts';
 import { adminApi, createOrg, createUser, serviceApi, trm, type TestUser } from './directus-client.ts';
 import { createScenario, type Scenario } from './recompute-scenario.ts';
 
 const T0 = Date.UTC(2025, 5, 8, 6, 0, 0);
 const POLL = { timeout: 20_000, interval: 100 };
 
-interface Message {
-  type: string;
-  event?: string;
-  status?: string;
-  uid?: string;
-  data?: unknown[];
-}
 
-async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The status and Directus code of a refused request (fails the test when it succeeds). */
 async function refusal(p: Promise<unknown>): Promise<{ status: number; code: unknown; message: string }> {
@@ -46,9 +33,8 @@ const bulk = (api: Rest, collection: string, body: unknown) => api.request<{ del
 describe('trm-results-io: bulk writes of the computed results', () => {
   let sc: Scenario;
   let official: TestUser;
-  let ws: WebSocket;
-  const messages: Message[] = [];
-  const pushed = (uid: string, event: string) => messages.filter((m) => m.type === 'subscription' && m.uid === uid && m.event === event).flatMap((m) => m.data ?? []);
+  let ws: DirectusSubscriber | undefined;
+  const pushed = (uid: string, event: string) => ws!.pushed(uid, event);
   const rowsOf = (collection: string, keys: string[] | { prefix: string }) =>
     adminApi().request<Record<string, unknown>[]>('GET', `/items/${collection}?limit=-1&sort=key&fields=*&filter=${encodeURIComponent(JSON.stringify({ key: Array.isArray(keys) ? { _in: keys } : { _starts_with: keys.prefix } }))}`);
   const stageTime = (entry: number, extra: Record<string, unknown> = {}) => ({
@@ -71,22 +57,9 @@ describe('trm-results-io: bulk writes of the computed results', () => {
     const org = await createOrg('bulk');
     official = await createUser('Timing official', org.id, 'official');
     sc = await createScenario(adminApi(), { organization: org.id, plannedStartMs: T0, entryCount: 4 });
-    ws = new WebSocket(`${trm().directusUrl.replace(/^http/, 'ws')}/websocket`);
-    ws.addEventListener('message', (m) => {
-      const msg = JSON.parse(String(m.data)) as Message;
-      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
-      messages.push(msg);
-    });
-    await new Promise((resolve, reject) => {
-      ws.addEventListener('open', resolve, { once: true });
-      ws.addEventListener('error', reject, { once: true });
-    });
-    ws.send(JSON.stringify({ type: 'auth', access_token: official.accessToken }));
-    await until('auth ok', () => messages.some((m) => m.type === 'auth' && m.status === 'ok'));
-    for (const [collection, fields] of [['stage_times', ['id', 'key', 'status', 'raw_ms']], ['waypoint_passes', ['id', 'key', 'validated', 'distance_m']]] as const) {
-      ws.send(JSON.stringify({ type: 'subscribe', uid: collection, collection, query: { fields } }));
-      await until(`${collection} subscribed`, () => messages.some((m) => m.type === 'subscription' && m.uid === collection && m.event === 'init'));
-    }
+    ws = await directusSubscriber(official.accessToken);
+    await ws.subscribe('stage_times', ['id', 'key', 'status', 'raw_ms']);
+    await ws.subscribe('waypoint_passes', ['id', 'key', 'validated', 'distance_m']);
   });
 
   afterAll(() => {
