@@ -7,8 +7,8 @@
  *   (2) the alert row readable through Directus REST by a timing official (polled every 10 ms),
  *   (3) the `create` event on a timing official's Directus WebSocket subscription to alerts
  *       (what race control's screens get today),
- *   (4) a live-channel client: not yet — the live-gateway does not fan out safety:alerts yet
- *       (docs/safety.md, "What the live-gateway does"); reported as null.
+ *   (4) the `alert` message on race control's /live channel: a live-gateway (in-process) and a
+ *       timing official's WebSocket subscribed to the event (docs/live.md, "Safety alerts").
  * SOSes are sequential (one in flight), each from another device, while every device of the
  * rally sends a fix a second (the safety consumer does real work meanwhile).
  *
@@ -16,7 +16,7 @@
  * reader shape), the floor under (1).
  *
  * Set-up: a fresh Directus database (bootDirectus, as the test set-up) with the trm-safety
- * hook; in-process ingest daemon (simulated devices over TCP) and safety service.
+ * hook; in-process ingest daemon (simulated devices over TCP), safety service and live-gateway.
  */
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -27,12 +27,15 @@ import { dropDatabase, ensurePostgis, ensurePostgres, ensureRedis } from '../cli
 import { bootDirectus } from '../cli/src/stack/directus.ts';
 import { silentLogger } from '../common/src/log.ts';
 import { withDatabase } from '../common/src/pg.ts';
+import { createPool } from '../common/src/pg.ts';
 import { createRedis } from '../common/src/redis.ts';
 import { redisKeys } from '../common/src/redis-keys.ts';
 import { login, rest } from '../directus/src/rest.ts';
 import { at } from '../functions/src/core/timing/test-fixtures.ts';
 import { loadIngestConfig } from '../ingest-daemon/src/config.ts';
 import { startIngest } from '../ingest-daemon/src/main.ts';
+import { loadGatewayConfig } from '../live-gateway/src/config.ts';
+import { buildGateway } from '../live-gateway/src/gateway.ts';
 import { parseStreamFields } from '../safety/src/alert-stream.ts';
 import { startSafetyService } from '../safety/src/main.ts';
 import { createSafetyRally } from '../safety/src/testing/scenario.ts';
@@ -57,7 +60,7 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
 }
 
 export const bench: BenchModule = {
-  description: 'SOS at the ingest daemon → safety:alerts entry, Directus row, Directus WebSocket (p99 target < 2 s) vs raw XADD→XREAD',
+  description: 'SOS at the ingest daemon → safety:alerts entry, Directus row, Directus WebSocket, /live alert (p99 target < 2 s) vs raw XADD→XREAD',
   async run({ quick, env, log }) {
     const deviceCount = quick ? 20 : 100;
     const samples = quick ? 10 : 60;
@@ -146,11 +149,46 @@ export const bench: BenchModule = {
       });
       ws.send(JSON.stringify({ type: 'auth', access_token: token }));
       await until('the WebSocket subscription', () => (wsReady ? true : undefined));
+
+      // (4) race control on the live channel: a live-gateway, the official subscribed to the event
+      const gatewayConfig = loadGatewayConfig({
+        LIVE_PORT: '0', LIVE_HOST: '127.0.0.1', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TRM_REDIS_PREFIX: prefix,
+        DIRECTUS_URL: directus.url, DIRECTUS_SECRET: secrets.directusSecret, DIRECTUS_TOKEN: secrets.serviceToken, LIVE_INSTANCE: 'bench-alerts',
+      });
+      const gatewayPool = createPool(databaseUrl, env, { max: 2, application_name: 'trm bench alerts gateway' });
+      const gatewayRedis = createRedis(redisUrl);
+      const gatewayBlocking = createRedis(redisUrl);
+      const gateway = await buildGateway({ config: gatewayConfig, redis: gatewayRedis, blocking: gatewayBlocking, pool: gatewayPool, log: silentLogger() });
+      await gateway.start();
+      await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+      closers.unshift(async () => {
+        await gateway.close();
+        await gatewayPool.end();
+        gatewayRedis.disconnect();
+        gatewayBlocking.disconnect();
+      });
+      const livePort = (gateway.app.server.address() as { port: number }).port;
+      const liveSeen = new Map<number, number>();
+      let liveReady = false;
+      const live = new WebSocket(`ws://127.0.0.1:${livePort}/live?access_token=${encodeURIComponent(token)}`);
+      closers.unshift(() => live.close());
+      live.addEventListener('message', (msg) => {
+        const m = JSON.parse(String(msg.data)) as { type: string; change?: string; entry?: number | null };
+        if (m.type === 'alerts') liveReady = true; // race control's snapshot, sent on subscribe
+        if (m.type === 'alert' && m.change === 'opened' && typeof m.entry === 'number' && !liveSeen.has(m.entry)) liveSeen.set(m.entry, Date.now());
+      });
+      await new Promise((resolve, reject) => {
+        live.addEventListener('open', resolve, { once: true });
+        live.addEventListener('error', reject, { once: true });
+      });
+      live.send(JSON.stringify({ type: 'subscribe', event: rally.event }));
+      await until('the live-channel subscription (alerts snapshot)', () => (liveReady ? true : undefined));
       await until('the load to flow', async () => ((await safety.safety.health()).tracked as number) >= deviceCount || undefined, 60_000, 100);
 
       const toStream: number[] = [];
       const toRow: number[] = [];
       const toWs: number[] = [];
+      const toLive: number[] = [];
       const sendToRx: number[] = [];
       for (let i = 0; i < samples; i++) {
         const entry = rally.entries[names[i % deviceCount]];
@@ -163,14 +201,17 @@ export const bench: BenchModule = {
         }, 30_000, 10);
         const streamAt = await until(`the stream entry of sample ${i}`, () => streamSeen.get(entry));
         const wsAt = await until(`the WebSocket event of sample ${i}`, () => wsSeen.get(entry));
+        const liveAt = await until(`the live-channel alert of sample ${i}`, () => liveSeen.get(entry));
         toRow.push(row.at - row.rx);
         toStream.push(streamAt - row.rx);
         toWs.push(wsAt - row.rx);
+        toLive.push(liveAt - row.rx);
         sendToRx.push(row.rx - sentAt);
         // closed by the official, so the next SOS of this device (when samples > devices) is new
         await official.request('PATCH', `/items/alerts/${row.id}`, { status: 'closed', note: 'bench' });
         streamSeen.delete(entry);
         wsSeen.delete(entry);
+        liveSeen.delete(entry);
       }
       const safetyHealth = await safety.safety.health();
       // where the time goes: the service's own Directus write time (dedup read + POST), mean
@@ -199,10 +240,11 @@ export const bench: BenchModule = {
       }
       await writer.del(scratch);
 
-      const s = { rxToStream: stats(toStream), rxToDirectusRow: stats(toRow), rxToDirectusWebSocket: stats(toWs), deviceSendToRx: stats(sendToRx), baselineXaddToXread: stats(baseline) };
+      const s = { rxToStream: stats(toStream), rxToDirectusRow: stats(toRow), rxToDirectusWebSocket: stats(toWs), rxToLiveChannel: stats(toLive), deviceSendToRx: stats(sendToRx), baselineXaddToXread: stats(baseline) };
       log(`rx → safety:alerts   ms: p50 ${s.rxToStream.p50}  p95 ${s.rxToStream.p95}  p99 ${s.rxToStream.p99}  max ${s.rxToStream.max}`);
       log(`rx → Directus row    ms: p50 ${s.rxToDirectusRow.p50}  p95 ${s.rxToDirectusRow.p95}  p99 ${s.rxToDirectusRow.p99}  max ${s.rxToDirectusRow.max} (REST polled every 10 ms)`);
       log(`rx → Directus WS     ms: p50 ${s.rxToDirectusWebSocket.p50}  p95 ${s.rxToDirectusWebSocket.p95}  p99 ${s.rxToDirectusWebSocket.p99}  max ${s.rxToDirectusWebSocket.max}`);
+      log(`rx → /live alert     ms: p50 ${s.rxToLiveChannel.p50}  p95 ${s.rxToLiveChannel.p95}  p99 ${s.rxToLiveChannel.p99}  max ${s.rxToLiveChannel.max}`);
       log(`safety's alert write (dedup read + Directus POST/PATCH), mean ms: ${writeMeanMs}`);
       log(`baseline XADD→XREAD  ms: p50 ${s.baselineXaddToXread.p50}  p99 ${s.baselineXaddToXread.p99}`);
       return {
@@ -211,13 +253,12 @@ export const bench: BenchModule = {
         loadFixesPerSecond: deviceCount,
         cpus: cpus().length,
         targetP99Ms: 2000,
-        metTarget: s.rxToStream.p99 < 2000 && s.rxToDirectusRow.p99 < 2000 && s.rxToDirectusWebSocket.p99 < 2000,
+        metTarget: s.rxToStream.p99 < 2000 && s.rxToDirectusRow.p99 < 2000 && s.rxToDirectusWebSocket.p99 < 2000 && s.rxToLiveChannel.p99 < 2000,
         latencyMs: s,
         ratioStreamP50ToBaselineP50: Math.round((s.rxToStream.p50 / Math.max(0.001, s.baselineXaddToXread.p50)) * 10) / 10,
         safetyAlertWriteMeanMs: writeMeanMs,
-        rxToLiveChannelClient: null,
         safetyHealth,
-        note: 'sequential SOSes under a 1 Hz fix load from every device; rx = the ingest daemon receive stamp (same clock, same process); the live-gateway does not fan out safety:alerts yet, so the live-channel figure is null',
+        note: 'sequential SOSes under a 1 Hz fix load from every device; rx = the ingest daemon receive stamp (same clock, same process); /live = an in-process live-gateway and a timing official subscribed to the event',
       };
     } finally {
       for (const close of closers) await Promise.resolve(close()).catch(() => undefined);
