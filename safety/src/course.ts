@@ -1,7 +1,7 @@
 /**
  * What the detector knows of the rallies being run: events (window, thresholds), their stages
- * (kind, status, planned start, closing time, route corridor), entries (device, start time and
- * finish per stage). Pure: built from rows the adapter loads (loader.ts) and replaced on every
+ * (kind, status, planned start, closing time, route corridor, neutralisation zones), entries
+ * (device, start time and finish per stage). Pure: built from rows the adapter loads (loader.ts) and replaced on every
  * refresh; corridors are reused across refreshes while a stage's route is unchanged.
  *
  * Rules (docs/safety.md, "Context"):
@@ -11,6 +11,7 @@
  *  - an entry is in a stage at t when the stage runs, the entry's start time for it (start
  *    order) is not after t, and its finish (stage_times.finish_at) is not before t.
  */
+import { bboxCentre, localProjection, pointInPolygon, type LocalProjection, type LonLat, type PlanarPolygon } from '../../functions/src/core/geo/index.ts';
 import { Corridor } from './corridor.ts';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './kinds.ts';
 
@@ -34,6 +35,11 @@ export interface StageDef {
   routes: (readonly (readonly number[])[])[];
   /** a text that changes when the routes change (reuse of the corridor) */
   routeVersion: string;
+  /**
+   * the stage's neutralisation-zone geofences (kind neutralisation_zone): each a GeoJSON
+   * Polygon's rings (outer, then holes), [lon, lat]; a stop inside one is not an incident
+   */
+  neutralZones: (readonly (readonly LonLat[])[])[];
 }
 
 export interface EntryDef {
@@ -56,6 +62,54 @@ export interface CourseInput {
 export interface StageContext {
   stage: StageDef;
   corridor: Corridor;
+  neutralZones: NeutralZones;
+}
+
+interface PlanarZone {
+  projection: LocalProjection;
+  polygon: PlanarPolygon;
+  /** bounding box of the outer ring, degrees: most fixes are rejected on it */
+  minLon: number;
+  maxLon: number;
+  minLat: number;
+  maxLat: number;
+}
+
+/**
+ * A stage's neutralisation zones in local planar frames (one projection per zone, centred on
+ * it: a zone is a few hundred metres across). Rings with fewer than 3 points are left out.
+ */
+export class NeutralZones {
+  private readonly zones: PlanarZone[] = [];
+
+  constructor(polygons: readonly (readonly (readonly LonLat[])[])[]) {
+    for (const rings of polygons) {
+      const outer = rings[0];
+      if (!outer || outer.length < 3) continue;
+      const projection = localProjection(bboxCentre(outer));
+      this.zones.push({
+        projection,
+        polygon: rings.filter((r) => r.length >= 3).map((r) => r.map((p) => projection.toXy(p[0], p[1]))),
+        minLon: Math.min(...outer.map((p) => p[0])),
+        maxLon: Math.max(...outer.map((p) => p[0])),
+        minLat: Math.min(...outer.map((p) => p[1])),
+        maxLat: Math.max(...outer.map((p) => p[1])),
+      });
+    }
+  }
+
+  get size(): number {
+    return this.zones.length;
+  }
+
+  /** Whether (lon, lat) lies inside one of the zones (holes excluded). */
+  contains(lon: number, lat: number): boolean {
+    for (const z of this.zones) {
+      if (lon < z.minLon || lon > z.maxLon || lat < z.minLat || lat > z.maxLat) continue;
+      if (pointInPolygon(z.projection.toXy(lon, lat), z.polygon)) return true;
+    }
+    return false;
+  }
 }
 
 const CLOSED_STAGE_STATUSES = new Set(['finished', 'confirmed']);
@@ -64,6 +118,7 @@ export class Course {
   private readonly events = new Map<number, EventDef>();
   private readonly stagesByEvent = new Map<number, StageDef[]>();
   private readonly corridors = new Map<number, { version: string; corridor: Corridor }>();
+  private readonly neutralZones = new Map<number, NeutralZones>();
   private readonly entriesByImei = new Map<string, EntryDef[]>();
   private readonly entriesById = new Map<number, EntryDef>();
 
@@ -75,6 +130,7 @@ export class Course {
       this.stagesByEvent.set(s.event, list);
       const old = previous?.corridors.get(s.id);
       this.corridors.set(s.id, old && old.version === s.routeVersion ? old : { version: s.routeVersion, corridor: new Corridor(s.routes) });
+      this.neutralZones.set(s.id, new NeutralZones(s.neutralZones));
     }
     for (const list of this.stagesByEvent.values()) list.sort((a, b) => (b.plannedStartMs ?? 0) - (a.plannedStartMs ?? 0));
     for (const en of input.entries) {
@@ -127,7 +183,7 @@ export class Course {
       if (startAt !== undefined && startAt > tMs) continue;
       const finishAt = entry.finishAtMs.get(stage.id);
       if (finishAt !== undefined && finishAt <= tMs) continue;
-      return { stage, corridor: this.corridors.get(stage.id)!.corridor };
+      return { stage, corridor: this.corridors.get(stage.id)!.corridor, neutralZones: this.neutralZones.get(stage.id)! };
     }
     return null;
   }

@@ -1,10 +1,12 @@
 /**
  * The detector over replayed tracks on a special stage near Tirana (testing/tracks.ts): each
  * kind raised exactly once where it must, never where it must not (GPS spike, zero-speed
- * glitch, queue at the start, liaison, before the start, after the finish, faulty fixes).
+ * glitch, queue at the start, a neutralisation zone, liaison, before the start, after the
+ * finish, faulty fixes).
  */
 import { describe, expect, test } from 'vitest';
-import { Course, type CourseInput, type StageKind } from './course.ts';
+import { at } from '../../functions/src/core/timing/test-fixtures.ts';
+import { Course, NeutralZones, type CourseInput, type StageKind } from './course.ts';
 import { Detector, type Intent } from './detector.ts';
 import { DEFAULT_THRESHOLDS } from './kinds.ts';
 import { routeLonLat, toFix, Track } from './testing/tracks.ts';
@@ -13,10 +15,13 @@ const T0 = Date.UTC(2025, 5, 8, 6, 0, 0);
 const IMEI = '350000000000001';
 const ENTRY = 11;
 
-function course(o: { kind?: StageKind; startAtMs?: number; finishAtMs?: number; eventEndsMs?: number; routes?: boolean } = {}): Course {
+/** A neutralisation zone on the route: x 8000 → 8400 m, y −100 → 100 m (a Polygon's rings). */
+const ZONE = [[at(8000, -100), at(8400, -100), at(8400, 100), at(8000, 100), at(8000, -100)]];
+
+function course(o: { kind?: StageKind; startAtMs?: number; finishAtMs?: number; eventEndsMs?: number; routes?: boolean; zones?: [number, number][][][] } = {}): Course {
   const input: CourseInput = {
     events: [{ id: 1, startsAtMs: T0 - 3_600_000, endsAtMs: o.eventEndsMs ?? T0 + 10 * 3_600_000, thresholds: DEFAULT_THRESHOLDS }],
-    stages: [{ id: 5, event: 1, kind: o.kind ?? 'special', status: 'running', plannedStartMs: T0, closesAtMs: T0 + 4 * 3_600_000, routes: o.routes === false ? [] : [routeLonLat()], routeVersion: 'v1' }],
+    stages: [{ id: 5, event: 1, kind: o.kind ?? 'special', status: 'running', plannedStartMs: T0, closesAtMs: T0 + 4 * 3_600_000, routes: o.routes === false ? [] : [routeLonLat()], routeVersion: 'v1', neutralZones: o.zones ?? [ZONE] }],
     entries: [{ id: ENTRY, event: 1, number: 7, imei: IMEI, startAtMs: new Map([[5, o.startAtMs ?? T0]]), finishAtMs: o.finishAtMs ? new Map([[5, o.finishAtMs]]) : new Map() }],
   };
   return new Course(input);
@@ -63,6 +68,9 @@ const scenarios: Scenario[] = [
   { name: 'a 2-minute stop stays below alert_stop_s', track: new Track(T0, 0).drive(3000, 0, 80).stay(120_000).drive(6000, 0, 80), opens: [] },
   { name: 'a zero-speed glitch while driving raises nothing', track: new Track(T0, 0).drive(3000, 0, 80).patchLast({ speedKmh: 0 }).drive(6000, 0, 80), opens: [] },
   { name: 'waiting 5 min at the start control raises nothing', track: new Track(T0 - 300_000, 60).stay(300_000).drive(3000, 0, 80), course: course({ startAtMs: T0 - 600_000 }), opens: [] },
+  { name: 'a 5-minute stop inside a neutralisation zone raises nothing', track: new Track(T0, 0).drive(8200, 0, 80).stay(300_000).drive(10_000, 0, 80), opens: [] },
+  { name: 'the same stop 100 m past the neutralisation zone raises stopped', track: new Track(T0, 0).drive(8500, 0, 80).stay(300_000).drive(10_000, 0, 80), opens: ['stopped'], closes: ['stopped'] },
+  { name: 'the same stop where a stage has no neutralisation zone raises stopped', track: new Track(T0, 0).drive(8200, 0, 80).stay(300_000).drive(10_000, 0, 80), course: course({ zones: [] }), opens: ['stopped'], closes: ['stopped'] },
   { name: 'stopped before the entry’s start time raises nothing', track: new Track(T0, 3000).stay(400_000), course: course({ startAtMs: T0 + 3_600_000 }), opens: [] },
   { name: 'stopped after the entry finished raises nothing', track: new Track(T0, 0).drive(3000, 0, 80).stay(400_000), course: course({ finishAtMs: T0 + 200_000 }), opens: [] },
   { name: 'stopped on a liaison raises nothing', track: new Track(T0, 0).drive(3000, 0, 80).stay(400_000), course: course({ kind: 'liaison' }), opens: [] },
@@ -109,8 +117,42 @@ describe('detector over replayed tracks', () => {
     const [off] = replay({ name: '', track: track(), opens: [] });
     expect(off).toMatchObject({ kind: 'off_course', evidence: { threshold: 500 } });
     expect(off.type === 'open' && off.evidence.distance_m).toBeGreaterThan(500);
-    const wide = new Course({ events: [{ id: 1, startsAtMs: null, endsAtMs: null, thresholds: { ...DEFAULT_THRESHOLDS, corridorM: 2000 } }], stages: [{ id: 5, event: 1, kind: 'special', status: 'running', plannedStartMs: T0, closesAtMs: null, routes: [routeLonLat()], routeVersion: 'v1' }], entries: [{ id: ENTRY, event: 1, number: 7, imei: IMEI, startAtMs: new Map(), finishAtMs: new Map() }] });
+    const wide = new Course({ events: [{ id: 1, startsAtMs: null, endsAtMs: null, thresholds: { ...DEFAULT_THRESHOLDS, corridorM: 2000 } }], stages: [{ id: 5, event: 1, kind: 'special', status: 'running', plannedStartMs: T0, closesAtMs: null, routes: [routeLonLat()], routeVersion: 'v1', neutralZones: [] }], entries: [{ id: ENTRY, event: 1, number: 7, imei: IMEI, startAtMs: new Map(), finishAtMs: new Map() }] });
     expect(replay({ name: '', track: track(), course: wide, opens: [] })).toEqual([]);
+  });
+
+  test('an open stopped alert closes when the vehicle creeps into a neutralisation zone', () => {
+    const d = new Detector(course());
+    // stopped 30 m short of the zone, then rolling on at 3 km/h (slow, still within 50 m of the anchor)
+    const fixes = new Track(T0, 0).drive(7970, 0, 80).stay(240_000).drive(8030, 0, 3).points.map((p) => toFix(p, IMEI));
+    const intents = fixes.flatMap((f) => d.ingest(f));
+    expect(intents.map((i) => `${i.type}:${i.kind}`)).toEqual(['open:stopped', 'close:stopped']);
+    const closed = intents[1];
+    expect(closed.type === 'close' && closed.reason).toBe('reached a neutralisation zone');
+    expect(closed.atMs).toBe(fixes.find((f) => f.lon >= at(8000, 0)[0])!.tsMs);
+  });
+
+  test('an open stopped alert closes once a neutralisation zone is drawn around the vehicle (course refresh)', () => {
+    const d = new Detector(course({ zones: [] }));
+    const track = new Track(T0, 0).drive(8200, 0, 80).stay(240_000);
+    expect(track.points.flatMap((p) => d.ingest(toFix(p, IMEI))).map((i) => `${i.type}:${i.kind}`)).toEqual(['open:stopped']);
+    d.setCourse(course());
+    const more = track.stay(10_000).points.slice(-2).map((p) => toFix(p, IMEI));
+    expect(more.flatMap((f) => d.ingest(f)).map((i) => `${i.type}:${i.kind}`)).toEqual(['close:stopped']);
+  });
+
+  test.each([
+    { name: 'inside', x: 8050, y: 0, inside: true },
+    { name: 'just past the east edge', x: 8410, y: 0, inside: false },
+    { name: 'north of it', x: 8200, y: 150, inside: false },
+    { name: 'in a hole of it', x: 8200, y: 20, inside: false },
+  ])('NeutralZones: a point $name', ({ x, y, inside }) => {
+    const hole = [at(8150, -30), at(8250, -30), at(8250, 30), at(8150, 30)];
+    expect(new NeutralZones([[...ZONE, hole]]).contains(...at(x, y))).toBe(inside);
+  });
+
+  test('NeutralZones: degenerate polygons are left out', () => {
+    expect(new NeutralZones([[], [[at(0, 0), at(10, 0)]]]).size).toBe(0);
   });
 
   test('reset() after a flag-closed alert lets the same kind be raised again', () => {

@@ -11,7 +11,7 @@
  *     earlier (one button press = several panic records). Never closed here.
  *
  *   stopped (special/prologue stage running, entry started and not finished, outside the
- *   start/finish control zones):
+ *   start/finish control zones and the stage's neutralisation zones):
  *     MOVING ─fix ≤ STOP_SPEED_KMH─▶ STILL(anchor) ─still ≥ stopS (≥ 2 fixes)─▶ STOPPED: OPEN
  *       ▲          fast fix or > STOP_RADIUS_M from the anchor │                  │
  *       └──────────────────────────────────────────────────────┴── CLOSE ◀───────┘
@@ -260,7 +260,8 @@ export class Detector {
   }
 
   private stopRule(entry: EntryDef, st: EntryState, fix: Fix, ctx: StageContext, stopS: number, out: Intent[]): void {
-    const capable = ctx.stage.kind !== 'liaison' && !nearControl(ctx, fix);
+    const zone = stopExcludedZone(ctx, fix);
+    const capable = ctx.stage.kind !== 'liaison' && zone === null;
     const slow = fix.speedKmh <= STOP_SPEED_KMH;
     if (capable && slow && st.stop && haversineM([st.stop.anchor.lon, st.stop.anchor.lat], [fix.lon, fix.lat]) <= STOP_RADIUS_M) {
       st.stop.last = fix;
@@ -277,7 +278,7 @@ export class Detector {
       }
       return;
     }
-    if (st.stopped) out.push(close(entry, 'stopped', fix.tsMs, capable ? 'moving again' : 'reached a control zone'));
+    if (st.stopped) out.push(close(entry, 'stopped', fix.tsMs, zone === null ? 'moving again' : `reached a ${zone} zone`));
     st.stopped = false;
     st.stop = capable && slow ? { anchor: fix, first: fix, last: fix, count: 1 } : null;
   }
@@ -320,10 +321,12 @@ function implausible(a: Fix, b: Fix): boolean {
   return metres > 0 && (metres / dtS) * 3.6 > MAX_PLAUSIBLE_KMH;
 }
 
-function nearControl(ctx: StageContext, fix: Fix): boolean {
+/** Where a stop is expected, not an incident: a start/finish control zone or a neutralisation zone (geofence). */
+function stopExcludedZone(ctx: StageContext, fix: Fix): 'control' | 'neutralisation' | null {
   const p = [fix.lon, fix.lat];
   const { start, finish } = ctx.corridor;
-  return (start !== null && haversineM(start, p) <= CONTROL_ZONE_M) || (finish !== null && haversineM(finish, p) <= CONTROL_ZONE_M);
+  if ((start !== null && haversineM(start, p) <= CONTROL_ZONE_M) || (finish !== null && haversineM(finish, p) <= CONTROL_ZONE_M)) return 'control';
+  return ctx.neutralZones.contains(fix.lon, fix.lat) ? 'neutralisation' : null;
 }
 
 function open(entry: EntryDef, kind: AlertKind, ctx: StageContext | null, atMs: number, where: Fix | null, evidence: Evidence): OpenIntent {

@@ -1,8 +1,8 @@
 /**
  * The Postgres side of the safety service (reads only; alerts are written through Directus):
- * the course of the events live around now, the operators' flags of their devices, the alerts
- * not closed yet, and the last record of each device (silence survives a restart). Directus
- * owns these tables; reading them directly is what the live-gateway and the functions do too.
+ * the course of the events live around now (with each stage's neutralisation-zone geofences),
+ * the operators' flags of their devices, the alerts not closed yet, and the last record of each
+ * device (silence survives a restart). Directus owns these tables; reading them directly is what the live-gateway and the functions do too.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -44,6 +44,15 @@ function lines(geojson: string | null): number[][][] {
   return [];
 }
 
+/** A neutralisation zone's rings ([lon, lat]); a MultiPolygon gives one per part, anything else none. */
+function polygons(geojson: string | null): number[][][][] {
+  if (!geojson) return [];
+  const g = JSON.parse(geojson) as { type: string; coordinates: unknown };
+  if (g.type === 'Polygon') return [g.coordinates as number[][][]];
+  if (g.type === 'MultiPolygon') return g.coordinates as number[][][][];
+  return [];
+}
+
 export async function loadSnapshot(pool: pg.Pool, nowMs: number, previous?: Course): Promise<Snapshot> {
   const from = new Date(nowMs - EVENT_MARGIN_MS).toISOString();
   const to = new Date(nowMs + EVENT_MARGIN_MS).toISOString();
@@ -54,12 +63,19 @@ export async function loadSnapshot(pool: pg.Pool, nowMs: number, previous?: Cour
     values: [from, to],
   });
   const ids = events.map((e) => e.id);
-  const [stages, segments, entries, starts, finishes, openAlerts] = await Promise.all([
+  const [stages, segments, zones, entries, starts, finishes, openAlerts] = await Promise.all([
     pool.query<{ id: number; event: number; kind: string | null; status: string | null; planned_start: Date | null; closes_at: Date | null }>({ name: 'safety-stages', text: 'SELECT id, event, kind, status, planned_start, closes_at FROM stages WHERE event = ANY($1)', values: [ids] }),
     pool.query<{ stage: number; route: string | null }>({
       name: 'safety-segments',
       text: `SELECT s.stage, ST_AsGeoJSON(s.route) AS route FROM segments s JOIN stages st ON st.id = s.stage
              WHERE st.event = ANY($1) AND s.route IS NOT NULL ORDER BY s.stage, s.sequence NULLS LAST, s.id`,
+      values: [ids],
+    }),
+    // the same geofences the recompute reads as polygon neutralisations (functions/src/recompute/course.ts)
+    pool.query<{ stage: number; geometry: string | null }>({
+      name: 'safety-neutral-zones',
+      text: `SELECT g.stage, ST_AsGeoJSON(g.geometry) AS geometry FROM geofences g JOIN stages st ON st.id = g.stage
+             WHERE st.event = ANY($1) AND g.kind = 'neutralisation_zone' AND g.geometry IS NOT NULL ORDER BY g.stage, g.id`,
       values: [ids],
     }),
     pool.query<{ id: number; event: number; number: number | null; device: string }>({ name: 'safety-entries', text: 'SELECT id, event, number, device FROM entries WHERE event = ANY($1) AND device IS NOT NULL', values: [ids] }),
@@ -84,6 +100,8 @@ export async function loadSnapshot(pool: pg.Pool, nowMs: number, previous?: Cour
 
   const routes = new Map<number, string[]>();
   for (const s of segments.rows) routes.set(s.stage, [...(routes.get(s.stage) ?? []), s.route ?? '']);
+  const neutralZones = new Map<number, number[][][][]>();
+  for (const z of zones.rows) neutralZones.set(z.stage, [...(neutralZones.get(z.stage) ?? []), ...polygons(z.geometry)]);
   const byEntry = new Map<number, EntryDef>();
   const input: CourseInput = {
     events: events.map((e) => ({ id: e.id, startsAtMs: ms(e.starts_at), endsAtMs: ms(e.ends_at), thresholds: { stopS: e.alert_stop_s ?? 180, silenceS: e.alert_silence_s ?? 120, corridorM: e.alert_corridor_m ?? 500 } })),
@@ -98,6 +116,7 @@ export async function loadSnapshot(pool: pg.Pool, nowMs: number, previous?: Cour
         closesAtMs: ms(s.closes_at),
         routes: texts.flatMap(lines),
         routeVersion: createHash('sha1').update(texts.join('\n')).digest('hex'),
+        neutralZones: neutralZones.get(s.id) ?? [],
       };
     }),
     entries: entries.rows.map((e) => {

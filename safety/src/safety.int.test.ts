@@ -6,9 +6,10 @@
  * the stop rule (device time) needs no waiting; silence (server time) uses an event whose
  * alert_silence_s is 2 s.
  *
- *   event A (stop 180 s, silence 1 h, corridor 500 m): sos, crash, towing, unplug, stopped,
- *     off course, spike (wild fix + zero-speed glitch), faulty (panic record flagged before),
- *     flagged-later (panic record flagged after its alert), competitor (a clean run)
+ *   event A (stop 180 s, silence 1 h, corridor 500 m, a neutralisation zone at 8.0–8.4 km):
+ *     sos, crash, towing, unplug, stopped, off course, spike (wild fix + zero-speed glitch),
+ *     faulty (panic record flagged before), flagged-later (panic record flagged after its
+ *     alert), neutralised (a stop inside the zone), competitor (a clean run)
  *   event B (silence 2 s): silent (drives, then nothing), sos-silent (panic, then nothing)
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -17,6 +18,7 @@ import { redisKeys } from '../../common/src/redis-keys.ts';
 import { createRedis, type Redis } from '../../common/src/redis.ts';
 import { createTestRedis, type TestRedis } from '../../common/src/testing/redis.ts';
 import { rest } from '../../directus/src/rest.ts';
+import { at } from '../../functions/src/core/timing/test-fixtures.ts';
 import { loadIngestConfig } from '../../ingest-daemon/src/config.ts';
 import { startIngest, type RunningIngest } from '../../ingest-daemon/src/main.ts';
 import { adminApi, createOrg, createUser, trm, type TestOrg, type TestUser } from '../../tests/directus-client.ts';
@@ -60,7 +62,10 @@ const tracks = {
   spike: () => new Track(T0).drive(3000, 0, 80).patchLast({ y: 5000 }).drive(4000, 0, 80).patchLast({ speedKmh: 0 }).drive(6000, 0, 80),
   panicAt3000: () => new Track(T0).drive(3000, 0, 80).record({ priority: 2 }).drive(3500, 0, 80),
   clean: () => new Track(T0).drive(6000, 0, 90),
+  neutralised: () => new Track(T0).drive(8200, 0, 90).stay(240_000).drive(9000, 0, 90),
 };
+/** event A's neutralisation zone (a geofence Polygon): x 8000 → 8400 m, y −100 → 100 m */
+const ZONE = [[at(8000, -100), at(8400, -100), at(8400, 100), at(8000, 100), at(8000, -100)]];
 /** device time of the panic record of panicAt3000 (3000 m at 80 km/h, a fix a second) */
 const PANIC_AT = T0 + 135_000;
 
@@ -96,7 +101,7 @@ describe('safety alerts end to end', () => {
     official = await createUser('Timing official', org.id, 'official');
     competitor = await createUser('Competitor', null, 'rider');
     otherOfficial = await createUser('Timing official', (await createOrg('other')).id, 'other-official');
-    A = await createSafetyRally(adminApi(), { organization: org.id, nowMs: NOW, stageStartMs: T0, names: ['sos', 'crash', 'towing', 'unplug', 'stopped', 'offCourse', 'spike', 'faulty', 'flaggedLater', 'competitor'], silenceS: 3600, competitorUser: competitor.id });
+    A = await createSafetyRally(adminApi(), { organization: org.id, nowMs: NOW, stageStartMs: T0, names: ['sos', 'crash', 'towing', 'unplug', 'stopped', 'offCourse', 'spike', 'faulty', 'flaggedLater', 'neutralised', 'competitor'], silenceS: 3600, competitorUser: competitor.id, neutralZones: [ZONE] });
     B = await createSafetyRally(adminApi(), { organization: org.id, nowMs: NOW, stageStartMs: T0, names: ['silent', 'sosSilent'], silenceS: 2 });
     // flagged before anything is sent: the panic record of "faulty" never raises
     await adminApi().request('POST', '/items/position_flags', { device: A.devices.faulty, from: new Date(PANIC_AT - 500).toISOString(), to: new Date(PANIC_AT + 500).toISOString(), faulty: true, reason: 'test: panic button shorted' });
@@ -117,7 +122,7 @@ describe('safety alerts end to end', () => {
     await r?.cleanup();
   });
 
-  test('replayed tracks raise each kind exactly once; a GPS spike, a zero-speed glitch, a clean run and a faulty-flagged panic record raise nothing', async () => {
+  test('replayed tracks raise each kind exactly once; a GPS spike, a zero-speed glitch, a stop in a neutralisation zone, a clean run and a faulty-flagged panic record raise nothing', async () => {
     await Promise.all([
       play(A, 'sos', tracks.sos()),
       play(A, 'crash', tracks.crash()),
@@ -127,6 +132,7 @@ describe('safety alerts end to end', () => {
       play(A, 'offCourse', tracks.offCourse()),
       play(A, 'spike', tracks.spike()),
       play(A, 'faulty', tracks.panicAt3000()),
+      play(A, 'neutralised', tracks.neutralised()),
       play(A, 'competitor', tracks.clean()),
     ]);
     await drained();
@@ -140,6 +146,7 @@ describe('safety alerts end to end', () => {
     expect(byKind(rows, e.offCourse)).toEqual(['off_course']);
     expect(byKind(rows, e.spike)).toEqual([]);
     expect(byKind(rows, e.faulty)).toEqual([]);
+    expect(byKind(rows, e.neutralised)).toEqual([]);
     expect(byKind(rows, e.competitor)).toEqual([]);
     expect(rows).toHaveLength(6);
 

@@ -1,7 +1,8 @@
 /**
  * A rally for the safety integration test and benchmark, built through Directus REST: one
  * event (thresholds given), one running special stage whose segment route is testing/tracks.ts's
- * (x 0 → 20 km along y = 0 near Tirana), and one device + entry per name. And a helper that
+ * (x 0 → 20 km along y = 0 near Tirana) with optional neutralisation-zone geofences, and one
+ * device + entry per name. And a helper that
  * plays a track through a simulated Teltonika device into an ingest daemon over TCP.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,7 @@ export function newImei(): string {
   return `35${BigInt(`0x${randomBytes(7).toString('hex')}`).toString().padStart(13, '0').slice(-13)}`;
 }
 
-export async function createSafetyRally(api: Rest, o: { organization: string; nowMs: number; stageStartMs: number; names: string[]; stopS?: number; silenceS?: number; corridorM?: number; competitorUser?: string }): Promise<SafetyRally> {
+export async function createSafetyRally(api: Rest, o: { organization: string; nowMs: number; stageStartMs: number; names: string[]; stopS?: number; silenceS?: number; corridorM?: number; competitorUser?: string; neutralZones?: [number, number][][][] }): Promise<SafetyRally> {
   const iso = (ms: number) => new Date(ms).toISOString();
   const event = (await api.request<{ id: number }>('POST', '/items/events', {
     organization: o.organization,
@@ -34,6 +35,7 @@ export async function createSafetyRally(api: Rest, o: { organization: string; no
   })).id;
   const stage = (await api.request<{ id: number }>('POST', '/items/stages', { event, code: 'SS1', sequence: 1, kind: 'special', planned_start: iso(o.stageStartMs), closes_at: iso(o.nowMs + 2 * 3_600_000), status: 'running' })).id;
   await api.request('POST', '/items/segments', { stage, sequence: 1, name: 'SS1 route', route: { type: 'LineString', coordinates: routeLonLat() } });
+  if (o.neutralZones?.length) await api.request('POST', '/items/geofences', o.neutralZones.map((coordinates, i) => ({ stage, code: `NZ${i + 1}`, kind: 'neutralisation_zone', sequence: 10 + i, geometry: { type: 'Polygon', coordinates } })));
   const devices: Record<string, string> = {};
   for (const name of o.names) devices[name] = newImei();
   if (o.names.length) await api.request('POST', '/items/devices', o.names.map((n) => ({ imei: devices[n], organization: o.organization, model: 'FMB920' })));
