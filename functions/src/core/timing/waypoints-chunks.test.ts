@@ -13,7 +13,7 @@ import { LAT0, LON0, T0, at, fix, rng } from './test-fixtures.ts';
 import { prepareTrack, timeAt, type Track } from './track.ts';
 import { CHUNK } from './track-chunks.ts';
 import type { Fix, Waypoint, WaypointPassRow } from './types.ts';
-import { evaluateWaypoint, WHOLE_TRACK, type TimeWindow } from './waypoints.ts';
+import { evaluateWaypoint, passRow, WHOLE_TRACK, type TimeWindow } from './waypoints.ts';
 
 function scanWaypoint(track: Track, wp: Waypoint, sequence: number, window: TimeWindow, opts: Pick<ResolvedOptions, 'waypointMethod'>): WaypointPassRow {
   const { fixes, pairs } = track;
@@ -58,22 +58,7 @@ function scanWaypoint(track: Track, wp: Waypoint, sequence: number, window: Time
       }
     }
   }
-  const seen = Number.isFinite(bestD);
-  const validated = seen && bestD <= wp.radiusM;
-  return {
-    waypointId: wp.id,
-    code: wp.code ?? null,
-    type: wp.type,
-    sequence,
-    radiusM: wp.radiusM,
-    validated,
-    method: validated ? (nearestFixD <= wp.radiusM ? 'point' : 'segment') : null,
-    passAtMs: seen ? roundMs(bestMs) : null,
-    distanceM: seen ? round2(bestD) : null,
-    nearestFixTs: nearestFix >= 0 ? fixes[nearestFix].ts : null,
-    nearestFixDistanceM: nearestFix >= 0 ? round2(nearestFixD) : null,
-    opened: wp.openRadiusM === undefined ? null : seen && bestD <= wp.openRadiusM,
-  };
+  return passRow(wp, sequence, bestD, bestMs, nearestFix >= 0 ? fixes[nearestFix].ts : null, nearestFixD);
 }
 
 /** A wandering track of `n` fixes: mostly 1–10 s apart, some gaps and spikes, some repeats. */

@@ -159,6 +159,14 @@ export function evaluateWaypoint(
       }
     }
   }
+  return passRow(wp, sequence, bestD, bestMs, nearestFix >= 0 ? fixes[nearestFix].ts : null, nearestFixD);
+}
+
+/**
+ * The row of a waypoint from the closest approach found (bestD metres at bestMs; Infinity when
+ * the track never came within the window) and the nearest fix (its ts, or null, and distance).
+ */
+export function passRow(wp: Waypoint, sequence: number, bestD: number, bestMs: number, nearestFixTs: number | null, nearestFixD: number): WaypointPassRow {
   const seen = Number.isFinite(bestD);
   const validated = seen && bestD <= wp.radiusM;
   return {
@@ -171,8 +179,8 @@ export function evaluateWaypoint(
     method: validated ? (nearestFixD <= wp.radiusM ? 'point' : 'segment') : null,
     passAtMs: seen ? roundMs(bestMs) : null,
     distanceM: seen ? round2(bestD) : null,
-    nearestFixTs: nearestFix >= 0 ? fixes[nearestFix].ts : null,
-    nearestFixDistanceM: nearestFix >= 0 ? round2(nearestFixD) : null,
+    nearestFixTs,
+    nearestFixDistanceM: nearestFixTs !== null ? round2(nearestFixD) : null,
     opened: wp.openRadiusM === undefined ? null : seen && bestD <= wp.openRadiusM,
   };
 }
