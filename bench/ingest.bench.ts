@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { BenchModule } from '../cli/src/commands/bench.ts';
 import { createRedis, type Redis } from '../common/src/redis.ts';
+import { machineBusySeconds, procCpuSeconds, redisCpuSeconds } from './cpu.ts';
 import { decodePacket } from '../ingest-daemon/src/codec/decode.ts';
 import { encodeXadd, xaddHead } from '../ingest-daemon/src/position-sink.ts';
 import { RespConnection } from '../ingest-daemon/src/resp-connection.ts';
@@ -136,32 +137,8 @@ function serverQuantile(metrics: string, q: number): number | null {
 }
 
 
-/** CPU seconds (user + system) of a process from /proc (Linux); null elsewhere. */
-function procCpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return null;
-  }
-}
 
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const get = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return get('used_cpu_sys') + get('used_cpu_user');
-}
 
-/** Busy CPU seconds of the whole machine from /proc/stat (Linux); null elsewhere. */
-function machineBusySeconds(): number | null {
-  try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = cpu[3] + cpu[4];
-    return (cpu.reduce((a, b) => a + b, 0) - idle) / 100;
-  } catch {
-    return null;
-  }
-}
 
 interface CpuMeter {
   /** cores used by each process over the interval, and by everything else on the machine */

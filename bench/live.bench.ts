@@ -23,7 +23,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,6 +37,7 @@ import { bootDirectus, type BootedDirectus } from '../cli/src/stack/directus.ts'
 import { silentLogger } from '../common/src/log.ts';
 import { withDatabase } from '../common/src/pg.ts';
 import { createRedis, type Redis } from '../common/src/redis.ts';
+import { machineBusySeconds, matchingCpuSeconds, procCpuSeconds, redisCpuSeconds } from './cpu.ts';
 import { redisKeys } from '../common/src/redis-keys.ts';
 import { login } from '../directus/src/rest.ts';
 import { loadGatewayConfig } from '../live-gateway/src/config.ts';
@@ -241,45 +241,9 @@ if (process.argv[2] === '--live-clients') await clientsMain();
 
 // ─── CPU accounting ───────────────────────────────────────────────────────────────────────
 
-/** CPU seconds (user + system) of a process from /proc (Linux); null elsewhere. */
-function procCpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return null;
-  }
-}
 
-/** CPU seconds of every process whose command line matches (Postgres backends, say). */
-function matchingCpuSeconds(match: (cmdline: string) => boolean): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) total += procCpuSeconds(Number(pid)) ?? 0;
-    } catch {
-      /* the process ended meanwhile */
-    }
-  }
-  return total;
-}
 
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const get = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return get('used_cpu_sys') + get('used_cpu_user');
-}
 
-function machineBusySeconds(): number | null {
-  try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / 100;
-  } catch {
-    return null;
-  }
-}
 
 /** Cores used per named process (and Redis, and Postgres when asked) over an interval, and by everything else. */
 async function cpuMeter(redis: Redis, pids: Record<string, number | undefined>, postgresDb?: string) {

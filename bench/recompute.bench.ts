@@ -13,7 +13,7 @@
  * Directus REST, fixes straight into the day partition of `positions` with COPY.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,7 @@ import { dropDatabase, ensurePostgis, ensurePostgres, ensureRedis } from '../cli
 import { bootDirectus } from '../cli/src/stack/directus.ts';
 import { pgConfig, withDatabase } from '../common/src/pg.ts';
 import { createRedis } from '../common/src/redis.ts';
+import { machineBusySeconds, procCpuSeconds } from './cpu.ts';
 import { redisKeys } from '../common/src/redis-keys.ts';
 import { parseRecomputeRequest } from '../common/src/triggers.ts';
 import { login, rest, type Rest } from '../directus/src/rest.ts';
@@ -44,25 +45,7 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 
-/** CPU seconds of a process from /proc/<pid>/stat (utime + stime; USER_HZ 100); null if gone. */
-function procCpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
 
-/** Busy CPU seconds of the whole machine from /proc/stat; null where there is none. */
-function machineBusySeconds(): number | null {
-  try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / 100;
-  } catch {
-    return null;
-  }
-}
 
 /** Profiles the process listening with --inspect on `port` (Chrome DevTools Protocol). */
 async function startProfile(port: number): Promise<{ stop(): Promise<unknown> }> {
